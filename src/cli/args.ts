@@ -1,0 +1,39 @@
+/** Argument helpers shared by both CLIs. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LpfError } from '../errors.js';
+
+/**
+ * lpf promises single-dash long options (`-upload`), which no argument parser
+ * accepts as given: rewrite `-word` to `--word` for the long options we know,
+ * then let util.parseArgs do the rest. Unknown `-words` are left alone so the
+ * parser reports them.
+ */
+export function normalizeLongOptions(argv: string[], longNames: Iterable<string>): string[] {
+  const known = new Set(longNames);
+  const out: string[] = [];
+  let afterDoubleDash = false;
+  for (const arg of argv) {
+    if (!afterDoubleDash && arg === '--') afterDoubleDash = true;
+    const m = afterDoubleDash ? null : /^-([a-z][a-z0-9-]+)(=.*)?$/i.exec(arg);
+    out.push(m && known.has(m[1] as string) ? `-${arg}` : arg);
+  }
+  return out;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** util.parseArgs with single-dash long options and usage errors as LpfError. */
+export function parseCommandLine<O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: normalizeLongOptions(argv, Object.keys(options)), options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new LpfError('LPF_ERR_USAGE', (err as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+}
+
+/** Parses a TCP port (0 = any free port, for tests). */
+export function parsePort(text: string, what: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a port number (0-65535)`);
+  return port;
+}

@@ -1,0 +1,74 @@
+/**
+ * Where the client's credentials come from: the environment (for scripts) or
+ * prompts on a terminal (for people). Never from a command-line argument,
+ * which other users of the machine could read in the process list.
+ */
+import { LpfError } from '../errors.js';
+import { normalizeUserName } from '../protocol/index.js';
+
+export interface Credentials {
+  user: string;
+  password: string;
+  /** Create the account instead of logging in. */
+  register: boolean;
+}
+
+/** Credentials from LPF_USER / LPF_PASSWORD / LPF_REGISTER, or undefined when neither is set. */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credentials | undefined {
+  const user = env.LPF_USER;
+  const password = env.LPF_PASSWORD;
+  if (user === undefined && password === undefined) return undefined;
+  if (!user || password === undefined) {
+    throw new LpfError('LPF_ERR_NO_CREDENTIALS', 'set both LPF_USER and LPF_PASSWORD (or neither, to be asked on a terminal)');
+  }
+  return { user, password, register: env.LPF_REGISTER === '1' };
+}
+
+/** Fails at once, instead of hanging, when there is no way to get credentials. */
+export function requireCredentialSource(env: NodeJS.ProcessEnv, interactive: boolean): Credentials | 'prompt' {
+  const fromEnv = credentialsFromEnv(env);
+  if (fromEnv) return fromEnv;
+  if (interactive) return 'prompt';
+  throw new LpfError(
+    'LPF_ERR_NO_CREDENTIALS',
+    'no terminal to ask for a user name and password: set LPF_USER and LPF_PASSWORD (and LPF_REGISTER=1 to create the account)',
+  );
+}
+
+/** Asks on the terminal: has an account? then user name and hidden password (twice when registering). */
+export async function promptCredentials(): Promise<Credentials> {
+  const { input, password } = await import('@inquirer/prompts');
+  const context = { output: process.stderr };
+  const answer = await input(
+    {
+      message: 'Do you have an account? [y/n]',
+      validate: (v) => /^(y|yes|n|no)$/i.test(v.trim()) || 'Please answer y or n',
+    },
+    context,
+  );
+  const register = /^n/i.test(answer.trim());
+  if (register) process.stderr.write('Then let us create one.\n');
+  const user = await input(
+    {
+      message: 'User name:',
+      validate: (v) => {
+        if (!register) return v.trim() !== '' || 'Please type your user name';
+        try {
+          normalizeUserName(v.trim());
+          return true;
+        } catch (err) {
+          return (err as Error).message;
+        }
+      },
+    },
+    context,
+  );
+  for (let attempt = 1; ; attempt++) {
+    const first = await password({ message: 'Password:', validate: (v) => v.length > 0 || 'The password may not be empty' }, context);
+    if (!register) return { user: user.trim(), password: first, register };
+    const again = await password({ message: 'Password again:' }, context);
+    if (again === first) return { user: user.trim(), password: first, register };
+    if (attempt === 3) throw new LpfError('LPF_ERR_BAD_PASSWORD', 'the passwords did not match');
+    process.stderr.write('The passwords did not match; please try again.\n');
+  }
+}

@@ -1,0 +1,72 @@
+/** The `lpf-server` command: parse flags and environment, start the server, stop on a signal. */
+import { resolve } from 'node:path';
+import { LpfError, toLpfError } from '../errors.js';
+import { createLogger, type LogLevel } from '../server/logger.js';
+import { LpfServer } from '../server/server.js';
+import { VERSION } from '../version.js';
+import { parseCommandLine, parsePort } from './args.js';
+
+export const DEFAULT_PORT = 20215;
+
+const HELP = `lpf-server ${VERSION}: serve files to lpf clients
+
+Usage: lpf-server [options]
+
+Options (each has an environment twin; a flag wins over the environment):
+  --host ADDR        interface to listen on              LPF_HOST   (default: all interfaces)
+  --port N           TCP port, 0 for any free port        LPF_PORT   (default: ${DEFAULT_PORT})
+  --root DIR         data folder: accounts and files      LPF_ROOT   (default: ./lpf-data)
+  --log-level LEVEL  fatal|error|warn|info|debug|silent   LPF_LOG_LEVEL (default: info)
+  --no-register      refuse new accounts                  LPF_NO_REGISTER=1
+  -h, --help         show this help
+  --version          show the version
+
+Example:
+  lpf-server --port 20215 --root /srv/lpf
+`;
+
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    root: { type: 'string' },
+    'log-level': { type: 'string' },
+    'no-register': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  });
+  if (values.help) return void process.stdout.write(HELP);
+  if (values.version) return void process.stdout.write(`lpf-server ${VERSION}\n`);
+  if (positionals.length > 0) throw new LpfError('LPF_ERR_USAGE', `unexpected argument "${positionals[0]}" (see --help)`);
+
+  const env = process.env;
+  const level = (values['log-level'] ?? env.LPF_LOG_LEVEL ?? 'info') as LogLevel;
+  if (!LEVELS.includes(level)) throw new LpfError('LPF_ERR_USAGE', `--log-level must be one of ${LEVELS.join(', ')}`);
+  const log = await createLogger(level, process.stdout.isTTY === true);
+  const root = resolve(values.root ?? env.LPF_ROOT ?? 'lpf-data');
+  const server = new LpfServer({
+    host: values.host ?? (env.LPF_HOST || undefined),
+    port: parsePort(values.port ?? env.LPF_PORT ?? String(DEFAULT_PORT), '--port'),
+    root,
+    allowRegistration: !(values['no-register'] || env.LPF_NO_REGISTER === '1'),
+    log,
+  });
+  const address = await server.listen();
+  log.info({ host: address.address, port: address.port, root, version: VERSION }, 'listening');
+
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const error = toLpfError(err);
+  const hint = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (is another server running on that port?)' : '';
+  process.stderr.write(`lpf-server: error: ${error.message}${hint}\n`);
+  process.exit(error.exitCode);
+});

@@ -1,0 +1,192 @@
+/** The `lpf` command: a thin layer over the client library. */
+import { basename } from 'node:path';
+import { parseAddress, formatAddress } from '../client/address.js';
+import { LpfClient, type TransferResult } from '../client/client.js';
+import { LpfError, toLpfError } from '../errors.js';
+import type { ListEntry } from '../protocol/index.js';
+import { VERSION } from '../version.js';
+import { parseCommandLine } from './args.js';
+import { promptCredentials, requireCredentialSource } from './credentials.js';
+import { formatBytes, formatDuration, formatRate, formatTime } from './format.js';
+import { createProgress } from './progress.js';
+
+const HELP = `lpf ${VERSION}: send and fetch files with an lpf server
+
+Usage: lpf ADDRESS COMMAND [options]
+
+ADDRESS is host:port, ip:port or [ipv6]:port (the port defaults to 20215).
+
+Commands:
+  -ping                     check the server; prints pong and the round-trip time
+  -upload LOCAL [REMOTE]    send a file (stored as REMOTE, default: LOCAL's name)
+  -download REMOTE [LOCAL]  fetch a file (saved as LOCAL, default: REMOTE in this folder)
+  -list                     list your files
+  -delete REMOTE            delete a file
+(--upload, --download, ... work as well.)
+
+Options:
+  --force                   let -download replace an existing local file
+  --quiet                   print nothing but errors
+  -h, --help                show this help
+  --version                 show the version
+
+Account: every command but -ping needs one. On a terminal lpf asks for it.
+Without a terminal, set LPF_USER and LPF_PASSWORD (and LPF_REGISTER=1 to create it).
+
+Examples:
+  lpf 127.13.37.1:20215 -upload report.pdf
+  lpf 127.13.37.1:20215 -download report.pdf ~/Documents/report.pdf
+  LPF_USER=alice LPF_PASSWORD=... lpf files.example.org:20215 -list
+`;
+
+const COMMANDS = ['ping', 'upload', 'download', 'list', 'delete'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** How many operands each command takes: [min, max]. */
+const OPERANDS: Record<Command, [number, number]> = {
+  ping: [0, 0],
+  upload: [1, 2],
+  download: [1, 2],
+  list: [0, 0],
+  delete: [1, 1],
+};
+
+interface Invocation {
+  command: Command;
+  address: string;
+  operands: string[];
+  force: boolean;
+  quiet: boolean;
+}
+
+function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
+  const { values, positionals } = parseCommandLine(argv, {
+    ping: { type: 'boolean' },
+    upload: { type: 'boolean' },
+    download: { type: 'boolean' },
+    list: { type: 'boolean' },
+    delete: { type: 'boolean' },
+    force: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  });
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  const chosen = COMMANDS.filter((c) => values[c]);
+  if (chosen.length !== 1) {
+    throw new LpfError('LPF_ERR_USAGE', chosen.length === 0 ? 'no command given (see lpf --help)' : `give one command, not ${chosen.map((c) => `-${c}`).join(' and ')}`);
+  }
+  const command = chosen[0] as Command;
+  const [address, ...operands] = positionals;
+  if (address === undefined) throw new LpfError('LPF_ERR_USAGE', 'no server address given (see lpf --help)');
+  const [min, max] = OPERANDS[command];
+  if (operands.length < min || operands.length > max) {
+    throw new LpfError('LPF_ERR_USAGE', `-${command} takes ${min === max ? min : `${min} or ${max}`} name${max === 1 ? '' : 's'} (see lpf --help)`);
+  }
+  return { command, address, operands, force: values.force === true, quiet: values.quiet === true };
+}
+
+async function run(inv: Invocation): Promise<void> {
+  const address = parseAddress(inv.address);
+  const interactive = process.stdin.isTTY === true;
+  const source = inv.command === 'ping' ? undefined : requireCredentialSource(process.env, interactive);
+  const client = await LpfClient.connect(address);
+  try {
+    if (source !== undefined) {
+      client.setIdleTimeout(0); // a person may take their time at the prompt
+      const creds = source === 'prompt' ? await promptCredentials() : source;
+      client.setIdleTimeout(60_000);
+      if (creds.register) {
+        const user = await client.register(creds.user, creds.password);
+        if (!inv.quiet) process.stderr.write(`Account "${user}" created.\n`);
+      } else {
+        await client.login(creds.user, creds.password);
+      }
+    }
+    await execute(client, inv);
+  } finally {
+    client.close();
+  }
+}
+
+async function execute(client: LpfClient, inv: Invocation): Promise<void> {
+  const say = (line: string) => {
+    if (!inv.quiet) process.stdout.write(`${line}\n`);
+  };
+  const showProgress = !inv.quiet && process.stderr.isTTY === true;
+  switch (inv.command) {
+    case 'ping': {
+      const ms = await client.ping();
+      return say(`pong from ${formatAddress(client.address)} in ${ms.toFixed(2)} ms`);
+    }
+    case 'upload': {
+      const [local, remote = basename(local as string)] = inv.operands as [string, string?];
+      const progress = await createProgress(`↑ ${remote}`, showProgress);
+      const result = await client.upload(local, remote, progress.listener).finally(() => progress.stop());
+      return say(`uploaded ${summary(result)}`);
+    }
+    case 'download': {
+      const [remote, local = basename(remote as string)] = inv.operands as [string, string?];
+      const progress = await createProgress(`↓ ${remote}`, showProgress);
+      const result = await client
+        .download(remote, local, { force: inv.force, onProgress: progress.listener })
+        .finally(() => progress.stop());
+      return say(`downloaded ${summary(result)} to ${local}`);
+    }
+    case 'list':
+      return printList(await client.list());
+    case 'delete': {
+      const name = inv.operands[0] as string;
+      await client.delete(name);
+      return say(`deleted ${name}`);
+    }
+  }
+}
+
+function summary(r: TransferResult): string {
+  return `${r.name} (${formatBytes(r.size)}) in ${formatDuration(r.ms)}, ${formatRate(r.size, r.ms)}`;
+}
+
+function printList(entries: ListEntry[]): void {
+  if (entries.length === 0) {
+    if (process.stdout.isTTY) process.stdout.write('no files\n');
+    return;
+  }
+  const sizes = entries.map((e) => formatBytes(e.size));
+  const width = Math.max(...sizes.map((s) => s.length));
+  const lines = entries.map((e, i) => `${(sizes[i] as string).padStart(width)}  ${formatTime(e.mtime)}  ${e.name}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const inv = parseInvocation(argv);
+  if (inv === 'help') return void process.stdout.write(HELP);
+  if (inv === 'version') return void process.stdout.write(`lpf ${VERSION}\n`);
+  await run(inv);
+}
+
+// A promise that nothing can settle any more lets Node exit with status 0: never report that as success.
+let finished = false;
+process.on('exit', (code) => {
+  if (finished || code !== 0) return;
+  process.stderr.write('lpf: error: internal error: the command stopped before it finished [LPF_ERR_INTERNAL]\n');
+  process.exitCode = 1;
+});
+
+main(process.argv.slice(2)).then(
+  () => {
+    finished = true;
+    process.exit(0);
+  },
+  (err: unknown) => {
+    finished = true;
+    if ((err as Error)?.name === 'ExitPromptError') {
+      process.stderr.write('lpf: cancelled\n');
+      process.exit(130);
+    }
+    const error = toLpfError(err);
+    process.stderr.write(`lpf: error: ${error.message} [${error.code}]\n`);
+    process.exit(error.exitCode);
+  },
+);

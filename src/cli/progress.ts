@@ -1,0 +1,42 @@
+/** Draws transfer progress on a terminal (stderr) with cli-progress; does nothing elsewhere. */
+import type { ProgressListener } from '../client/client.js';
+import { formatBytes, formatRate } from './format.js';
+
+export interface ProgressView {
+  listener: ProgressListener | undefined;
+  stop(): void;
+}
+
+const NONE: ProgressView = { listener: undefined, stop() {} };
+
+export async function createProgress(label: string, enabled: boolean): Promise<ProgressView> {
+  if (!enabled) return NONE;
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} {bar} {percentage}% | {done} / {size} | {speed} | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  let begun = false;
+  return {
+    listener(done, total) {
+      const payload = { done: formatBytes(done), size: formatBytes(total), speed: formatRate(done, Date.now() - started) };
+      if (!begun) {
+        bar.start(Math.max(total, 1), done, payload);
+        begun = true;
+      } else {
+        bar.update(done, payload);
+      }
+    },
+    stop() {
+      if (begun) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * One error taxonomy for the whole project. Every failure a user or a script
+ * can meet carries a stable `code`; the server sends the same codes on the
+ * wire, and the CLI maps each code to a documented exit status.
+ */
+
+/** Every stable error code, with the exit status the CLI uses for it. */
+export const EXIT_CODES = {
+  LPF_ERR_INTERNAL: 1,
+  LPF_ERR_USAGE: 2,
+  LPF_ERR_CONNECT: 3,
+  LPF_ERR_CONNECTION_LOST: 4,
+  LPF_ERR_TIMEOUT: 4,
+  LPF_ERR_PROTOCOL: 5,
+  LPF_ERR_VERSION: 5,
+  LPF_ERR_AUTH: 6,
+  LPF_ERR_USER_EXISTS: 6,
+  LPF_ERR_BAD_USERNAME: 6,
+  LPF_ERR_BAD_PASSWORD: 6,
+  LPF_ERR_NO_CREDENTIALS: 6,
+  LPF_ERR_NOT_LOGGED_IN: 6,
+  LPF_ERR_NOT_FOUND: 7,
+  LPF_ERR_BAD_NAME: 8,
+  LPF_ERR_LOCAL_EXISTS: 9,
+  LPF_ERR_LOCAL_IO: 9,
+  LPF_ERR_SERVER: 10,
+  LPF_ERR_BUSY: 10,
+  LPF_ERR_CHECKSUM: 11,
+  LPF_ERR_SIZE_MISMATCH: 11,
+} as const;
+
+export type ErrorCode = keyof typeof EXIT_CODES;
+
+/** True when `code` is one of the documented codes (used to vet codes read off the wire). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(EXIT_CODES, code);
+}
+
+/** The base of every error lpf raises on purpose. */
+export class LpfError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LpfError';
+    this.code = code;
+  }
+
+  /** The CLI exit status for this error. */
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+}
+
+/** Wraps anything thrown into an LpfError, keeping an LpfError as it is. */
+export function toLpfError(err: unknown, fallback: ErrorCode = 'LPF_ERR_INTERNAL'): LpfError {
+  if (err instanceof LpfError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new LpfError(fallback, message, { cause: err });
+}

@@ -1,0 +1,129 @@
+/**
+ * The messages of the lpf protocol and their validation. A control message is
+ * a frame whose payload is a UTF-8 JSON object; DATA frames carry raw bytes and
+ * are not messages (the decoder hands them over as chunks).
+ */
+import { LpfError } from '../errors.js';
+
+export interface ListEntry {
+  name: string;
+  size: number;
+  /** Modification time, milliseconds since the Unix epoch. */
+  mtime: number;
+}
+
+export type Message =
+  | { type: 'hello'; version: number; agent: string }
+  | { type: 'welcome'; version: number; agent: string; maxData: number }
+  | { type: 'ping'; nonce: number }
+  | { type: 'pong'; nonce: number }
+  | { type: 'error'; code: string; message: string }
+  | { type: 'ok' }
+  | { type: 'register'; user: string; password: string }
+  | { type: 'login'; user: string; password: string }
+  | { type: 'authed'; user: string }
+  | { type: 'list' }
+  | { type: 'list_page'; entries: ListEntry[]; done: boolean }
+  | { type: 'delete'; name: string }
+  | { type: 'upload'; name: string; size: number }
+  | { type: 'ready'; offset: number }
+  | { type: 'end'; sha256: string }
+  | { type: 'stored'; name: string; size: number; sha256: string }
+  | { type: 'download'; name: string }
+  | { type: 'file'; name: string; size: number; mtime: number };
+
+export type MessageType = Message['type'];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+type FieldKind = 'string' | 'uint' | 'bool' | 'sha256' | 'entries';
+
+interface Spec {
+  code: number;
+  fields: Record<string, FieldKind>;
+}
+
+/** Frame type byte of DATA frames (raw file bytes, not JSON). */
+export const DATA_TYPE = 0x40;
+
+/** Type byte and JSON fields of every control message. docs/PROTOCOL.md mirrors this table. */
+export const SPECS: { readonly [T in MessageType]: Spec } = {
+  hello: { code: 0x01, fields: { version: 'uint', agent: 'string' } },
+  welcome: { code: 0x02, fields: { version: 'uint', agent: 'string', maxData: 'uint' } },
+  ping: { code: 0x03, fields: { nonce: 'uint' } },
+  pong: { code: 0x04, fields: { nonce: 'uint' } },
+  error: { code: 0x05, fields: { code: 'string', message: 'string' } },
+  ok: { code: 0x06, fields: {} },
+  register: { code: 0x10, fields: { user: 'string', password: 'string' } },
+  login: { code: 0x11, fields: { user: 'string', password: 'string' } },
+  authed: { code: 0x12, fields: { user: 'string' } },
+  list: { code: 0x20, fields: {} },
+  list_page: { code: 0x21, fields: { entries: 'entries', done: 'bool' } },
+  delete: { code: 0x22, fields: { name: 'string' } },
+  upload: { code: 0x30, fields: { name: 'string', size: 'uint' } },
+  ready: { code: 0x31, fields: { offset: 'uint' } },
+  end: { code: 0x32, fields: { sha256: 'sha256' } },
+  stored: { code: 0x33, fields: { name: 'string', size: 'uint', sha256: 'sha256' } },
+  download: { code: 0x34, fields: { name: 'string' } },
+  file: { code: 0x35, fields: { name: 'string', size: 'uint', mtime: 'uint' } },
+};
+
+const TYPE_BY_CODE = new Map<number, MessageType>(
+  (Object.keys(SPECS) as MessageType[]).map((type) => [SPECS[type].code, type]),
+);
+
+/** The message type for a frame type byte, or undefined when the byte is unknown. */
+export function messageTypeOf(code: number): MessageType | undefined {
+  return TYPE_BY_CODE.get(code);
+}
+
+function protocolError(message: string): LpfError {
+  return new LpfError('LPF_ERR_PROTOCOL', message);
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isEntry(value: unknown): value is ListEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return typeof e.name === 'string' && isUint(e.size) && isUint(e.mtime);
+}
+
+function fieldIsValid(kind: FieldKind, value: unknown): boolean {
+  switch (kind) {
+    case 'string':
+      return typeof value === 'string';
+    case 'uint':
+      return isUint(value);
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'sha256':
+      return typeof value === 'string' && SHA256_HEX.test(value);
+    case 'entries':
+      return Array.isArray(value) && value.every(isEntry);
+  }
+}
+
+/**
+ * Builds a typed message from a frame's type and parsed JSON body, checking
+ * every declared field. Unknown extra fields are dropped, so newer peers may add
+ * optional fields without breaking older ones.
+ */
+export function validateMessage(type: MessageType, body: unknown): Message {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw protocolError(`${type}: payload is not a JSON object`);
+  }
+  const source = body as Record<string, unknown>;
+  const message: Record<string, unknown> = { type };
+  for (const [field, kind] of Object.entries(SPECS[type].fields)) {
+    const value = source[field];
+    if (!fieldIsValid(kind, value)) {
+      throw protocolError(`${type}: field "${field}" is missing or not a valid ${kind}`);
+    }
+    message[field] = value;
+  }
+  return message as Message;
+}

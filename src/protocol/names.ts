@@ -1,0 +1,61 @@
+/**
+ * Rules for names that cross the wire: remote file names and user names.
+ * Pure functions, shared by the client (to fail early) and the server (to enforce).
+ */
+import { LpfError } from '../errors.js';
+import { MAX_NAME_BYTES } from './constants.js';
+
+// C0 controls, DEL and C1 controls: invisible, and some terminals act on them.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/**
+ * Checks a remote file name and returns it in Unicode NFC, so that the same
+ * name typed on macOS (NFD) and Linux (NFC) is one file. A name is a single
+ * path component: no separators, no "." or "..", no control characters.
+ */
+export function normalizeRemoteName(name: string): string {
+  const nfc = name.normalize('NFC');
+  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote name ${JSON.stringify(name)}: ${why}`);
+  if (nfc.length === 0) throw bad('the name is empty');
+  if (nfc === '.' || nfc === '..') throw bad('"." and ".." are not file names');
+  if (nfc.includes('/') || nfc.includes('\\')) throw bad('a name may not contain "/" or "\\"');
+  if (CONTROL_CHARS.test(nfc)) throw bad('a name may not contain NUL or control characters');
+  if (Buffer.byteLength(nfc, 'utf8') > MAX_NAME_BYTES) throw bad(`the name is over ${MAX_NAME_BYTES} bytes in UTF-8`);
+  if (!nfc.isWellFormed()) throw bad('the name has an unpaired surrogate');
+  return nfc;
+}
+
+/** Longest user name, in characters. */
+export const MAX_USER_NAME = 32;
+
+const USER_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+/**
+ * Checks a user name and returns its canonical (lower-case) form. The safe
+ * set is ASCII letters, digits, ".", "_" and "-", starting with a letter or
+ * digit, at most 32 characters; names are case-insensitive so that "Alice" and
+ * "alice" cannot be two accounts on a case-insensitive file system.
+ */
+export function normalizeUserName(user: string): string {
+  const lower = user.toLowerCase();
+  const bad = (why: string) => new LpfError('LPF_ERR_BAD_USERNAME', `invalid user name ${JSON.stringify(user)}: ${why}`);
+  if (lower.length === 0) throw bad('the name is empty');
+  if (lower.length > MAX_USER_NAME) throw bad(`the name is over ${MAX_USER_NAME} characters`);
+  if (!USER_NAME.test(lower)) {
+    throw bad('use letters a-z, digits, ".", "_" and "-", starting with a letter or digit');
+  }
+  return lower;
+}
+
+/** Shortest and longest password accepted at registration, in bytes of UTF-8. */
+export const MIN_PASSWORD_BYTES = 1;
+export const MAX_PASSWORD_BYTES = 1024;
+
+/** Checks a password's length; its content is the user's business. */
+export function checkPassword(password: string): void {
+  const bytes = Buffer.byteLength(password, 'utf8');
+  if (bytes < MIN_PASSWORD_BYTES) throw new LpfError('LPF_ERR_BAD_PASSWORD', 'the password is empty');
+  if (bytes > MAX_PASSWORD_BYTES) {
+    throw new LpfError('LPF_ERR_BAD_PASSWORD', `the password is over ${MAX_PASSWORD_BYTES} bytes`);
+  }
+}

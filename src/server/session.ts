@@ -1,0 +1,251 @@
+/**
+ * One client connection on the server: a small state machine over the
+ * framed connection. States: hello → auth → ready ⇄ (busy | upload).
+ * Input is held while an async command runs, so a pipelining client cannot
+ * make the server run two commands of one connection at once.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { LpfError, toLpfError } from '../errors.js';
+import {
+  LIST_PAGE_SIZE,
+  MAX_DATA_PAYLOAD,
+  PROTOCOL_VERSION,
+  normalizeRemoteName,
+  type Message,
+  type MessageOf,
+} from '../protocol/index.js';
+import { Connection } from '../transport/connection.js';
+import type { Accounts } from './accounts/accounts.js';
+import type { Logger } from './logger.js';
+import type { Storage, UploadSink } from './storage/storage.js';
+
+export const SERVER_AGENT = 'lpf-server/0.1.0';
+
+export interface SessionContext {
+  accounts: Accounts;
+  storage: Storage;
+  log: Logger;
+  allowRegistration: boolean;
+}
+
+type State = 'hello' | 'auth' | 'ready' | 'busy' | 'upload' | 'closed';
+
+interface ActiveUpload {
+  name: string;
+  size: number;
+  received: number;
+  hash: Hash;
+  sink: UploadSink;
+  started: number;
+}
+
+export class Session {
+  readonly #ctx: SessionContext;
+  readonly #conn: Connection;
+  readonly #log: Logger;
+  #state: State = 'hello';
+  #user: string | undefined;
+  #upload: ActiveUpload | undefined;
+
+  constructor(socket: Socket, id: number, ctx: SessionContext) {
+    this.#ctx = ctx;
+    this.#log = ctx.log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.#conn = new Connection(socket, {
+      message: (m) => this.#onMessage(m),
+      data: (chunk) => this.#onData(chunk),
+      closed: (err) => this.#onClosed(err),
+    });
+    this.#log.info('connected');
+  }
+
+  /** Closes the connection at once (server shutdown). */
+  destroy(): void {
+    this.#conn.close(new LpfError('LPF_ERR_CONNECTION_LOST', 'server shutting down'));
+  }
+
+  #onMessage(message: Message): void {
+    switch (this.#state) {
+      case 'hello':
+        if (message.type !== 'hello') return this.#refuse(`expected hello, got ${message.type}`);
+        return this.#hello(message);
+      case 'auth':
+        if (message.type === 'ping') return this.#pong(message);
+        if (message.type === 'login' || message.type === 'register') return this.#run(message.type, () => this.#auth(message));
+        return this.#fail(new LpfError('LPF_ERR_NOT_LOGGED_IN', `log in before ${message.type}`));
+      case 'ready':
+        return this.#command(message);
+      case 'upload':
+        if (message.type !== 'end') return this.#refuse(`expected data or end during an upload, got ${message.type}`);
+        return this.#run('upload', () => this.#finishUpload(message));
+      default:
+        return this.#refuse(`unexpected ${message.type}`);
+    }
+  }
+
+  #command(message: Message): void {
+    switch (message.type) {
+      case 'ping':
+        return this.#pong(message);
+      case 'list':
+        return this.#run('list', () => this.#list());
+      case 'delete':
+        return this.#run('delete', () => this.#delete(message));
+      case 'upload':
+        return this.#run('upload', () => this.#startUpload(message));
+      case 'download':
+        return this.#run('download', () => this.#download(message));
+      default:
+        return this.#refuse(`unexpected ${message.type}`);
+    }
+  }
+
+  /** Runs an async command with input held; a failure is sent to the client as an error and ends the connection. */
+  #run(command: string, task: () => Promise<void>): void {
+    this.#state = 'busy';
+    this.#conn.hold();
+    task().then(
+      () => {
+        if (this.#state === 'busy') this.#state = this.#user ? 'ready' : 'auth';
+        this.#conn.release();
+      },
+      (err: unknown) => {
+        const error = toLpfError(err);
+        this.#log[error.code === 'LPF_ERR_INTERNAL' ? 'error' : 'info']({ command, code: error.code, err: error.message }, 'command failed');
+        this.#fail(error);
+      },
+    );
+  }
+
+  #hello(message: MessageOf<'hello'>): void {
+    if (message.version !== PROTOCOL_VERSION) {
+      return this.#fail(new LpfError('LPF_ERR_VERSION', `protocol version ${message.version} is not supported; this server speaks ${PROTOCOL_VERSION}`));
+    }
+    this.#conn.send({ type: 'welcome', version: PROTOCOL_VERSION, agent: SERVER_AGENT, maxData: MAX_DATA_PAYLOAD });
+    this.#state = 'auth';
+  }
+
+  #pong(message: MessageOf<'ping'>): void {
+    this.#conn.send({ type: 'pong', nonce: message.nonce });
+  }
+
+  async #auth(message: MessageOf<'login' | 'register'>): Promise<void> {
+    const { accounts } = this.#ctx;
+    if (message.type === 'register' && !this.#ctx.allowRegistration) {
+      throw new LpfError('LPF_ERR_AUTH', 'registration is turned off on this server');
+    }
+    const user =
+      message.type === 'register'
+        ? await accounts.register(message.user, message.password)
+        : await accounts.verify(message.user, message.password);
+    this.#user = user;
+    this.#log.info({ user, command: message.type }, message.type === 'register' ? 'registered' : 'logged in');
+    this.#conn.send({ type: 'authed', user });
+  }
+
+  async #list(): Promise<void> {
+    const entries = await this.#ctx.storage.list(this.#requireUser());
+    this.#log.info({ user: this.#user, command: 'list', count: entries.length }, 'list');
+    for (let i = 0; i < entries.length || i === 0; i += LIST_PAGE_SIZE) {
+      const page = entries.slice(i, i + LIST_PAGE_SIZE);
+      this.#conn.send({ type: 'list_page', entries: page, done: i + LIST_PAGE_SIZE >= entries.length });
+      await this.#conn.drained();
+    }
+  }
+
+  async #delete(message: MessageOf<'delete'>): Promise<void> {
+    const name = normalizeRemoteName(message.name);
+    await this.#ctx.storage.delete(this.#requireUser(), name);
+    this.#log.info({ user: this.#user, command: 'delete', name }, 'deleted');
+    this.#conn.send({ type: 'ok' });
+  }
+
+  async #startUpload(message: MessageOf<'upload'>): Promise<void> {
+    const name = normalizeRemoteName(message.name);
+    const sink = await this.#ctx.storage.createUpload(this.#requireUser(), name);
+    this.#upload = { name, size: message.size, received: 0, hash: createHash('sha256'), sink, started: Date.now() };
+    this.#log.info({ user: this.#user, command: 'upload', name, size: message.size }, 'upload started');
+    this.#state = 'upload';
+    this.#conn.send({ type: 'ready', offset: 0 });
+  }
+
+  #onData(chunk: Buffer): void {
+    const upload = this.#upload;
+    if (this.#state !== 'upload' || !upload) return this.#refuse('file data outside an upload');
+    upload.received += chunk.length;
+    if (upload.received > upload.size) {
+      return this.#fail(new LpfError('LPF_ERR_SIZE_MISMATCH', `upload is larger than the announced ${upload.size} bytes`));
+    }
+    upload.hash.update(chunk);
+    if (!upload.sink.write(chunk)) {
+      this.#conn.hold();
+      upload.sink.onDrain(() => this.#conn.release());
+    }
+  }
+
+  async #finishUpload(message: MessageOf<'end'>): Promise<void> {
+    const upload = this.#upload as ActiveUpload;
+    if (upload.received !== upload.size) {
+      throw new LpfError('LPF_ERR_SIZE_MISMATCH', `received ${upload.received} of the announced ${upload.size} bytes`);
+    }
+    const sha256 = upload.hash.digest('hex');
+    if (sha256 !== message.sha256) {
+      throw new LpfError('LPF_ERR_CHECKSUM', `checksum mismatch for ${JSON.stringify(upload.name)}: the data was corrupted in transit`);
+    }
+    await upload.sink.commit();
+    this.#upload = undefined;
+    const ms = Date.now() - upload.started;
+    this.#log.info({ user: this.#user, command: 'upload', name: upload.name, size: upload.size, ms }, 'upload stored');
+    this.#conn.send({ type: 'stored', name: upload.name, size: upload.size, sha256 });
+  }
+
+  async #download(message: MessageOf<'download'>): Promise<void> {
+    const name = normalizeRemoteName(message.name);
+    const file = await this.#ctx.storage.read(this.#requireUser(), name);
+    const hash = createHash('sha256');
+    const started = Date.now();
+    this.#conn.send({ type: 'file', name, size: file.size, mtime: file.mtime });
+    let sent = 0;
+    try {
+      for await (const chunk of file.stream as AsyncIterable<Buffer>) {
+        if (this.#conn.closed) throw new LpfError('LPF_ERR_CONNECTION_LOST', 'client went away');
+        // A file that grows while being sent is cut at the size announced.
+        const piece = sent + chunk.length > file.size ? chunk.subarray(0, file.size - sent) : chunk;
+        hash.update(piece);
+        sent += piece.length;
+        if (!this.#conn.sendData(piece)) await this.#conn.drained();
+        if (sent === file.size) break;
+      }
+    } finally {
+      file.stream.destroy();
+    }
+    if (sent !== file.size) throw new LpfError('LPF_ERR_SERVER', `${JSON.stringify(name)} shrank while being sent`);
+    this.#conn.send({ type: 'end', sha256: hash.digest('hex') });
+    this.#log.info({ user: this.#user, command: 'download', name, size: sent, ms: Date.now() - started }, 'download sent');
+  }
+
+  #requireUser(): string {
+    if (!this.#user) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', 'not logged in');
+    return this.#user;
+  }
+
+  #refuse(why: string): void {
+    this.#fail(new LpfError('LPF_ERR_PROTOCOL', why));
+  }
+
+  #fail(error: LpfError): void {
+    this.#state = 'closed';
+    this.#conn.fail(error);
+  }
+
+  #onClosed(error?: LpfError): void {
+    const interrupted = this.#upload;
+    this.#state = 'closed';
+    if (interrupted) {
+      this.#upload = undefined;
+      void interrupted.sink.abort();
+      this.#log.info({ user: this.#user, name: interrupted.name, received: interrupted.received }, 'upload interrupted; partial data removed');
+    }
+    this.#log.info({ reason: error?.message ?? 'closed' }, 'disconnected');
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Storage on the local file system. Layout under the root:
+ *   files/<user>/<name>      committed files
+ *   partial/<user>/<id>.part uploads in progress (same file system, so rename is atomic)
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc, type WriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LpfError } from '../../errors.js';
+import { DEFAULT_CHUNK_SIZE, type ListEntry } from '../../protocol/index.js';
+import { closeDurably, createDurableFile, syncDirectory } from '../../util/durable-file.js';
+import type { Storage, StoredFile, UploadSink } from './storage.js';
+
+export class DiskStorage implements Storage {
+  readonly #filesRoot: string;
+  readonly #partialRoot: string;
+
+  constructor(root: string) {
+    this.#filesRoot = join(root, 'files');
+    this.#partialRoot = join(root, 'partial');
+  }
+
+  async list(user: string): Promise<ListEntry[]> {
+    const dir = join(this.#filesRoot, user);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return [];
+      throw storageError(err, 'list files');
+    }
+    const entries: ListEntry[] = [];
+    for (const name of names.sort()) {
+      try {
+        const info = await stat(join(dir, name));
+        if (info.isFile()) entries.push({ name, size: info.size, mtime: Math.floor(info.mtimeMs) });
+      } catch {
+        // Deleted between readdir and stat: not listed.
+      }
+    }
+    return entries;
+  }
+
+  async read(user: string, name: string): Promise<StoredFile> {
+    let handle: FileHandle;
+    try {
+      handle = await open(join(this.#filesRoot, user, name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    } catch (err) {
+      if (isCode(err, 'ENOENT') || isCode(err, 'ELOOP')) throw notFound(name);
+      throw storageError(err, `open ${JSON.stringify(name)}`);
+    }
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      throw notFound(name);
+    }
+    const stream = handle.createReadStream({ highWaterMark: DEFAULT_CHUNK_SIZE });
+    return { size: info.size, mtime: Math.floor(info.mtimeMs), stream };
+  }
+
+  async createUpload(user: string, name: string): Promise<UploadSink> {
+    const partialDir = join(this.#partialRoot, user);
+    const finalDir = join(this.#filesRoot, user);
+    try {
+      await mkdir(partialDir, { recursive: true });
+      await mkdir(finalDir, { recursive: true });
+    } catch (err) {
+      throw storageError(err, 'prepare the upload folder');
+    }
+    const partialPath = join(partialDir, `${randomBytes(12).toString('hex')}.part`);
+    let stream: WriteStream;
+    try {
+      stream = await createDurableFile(partialPath, 0o600);
+    } catch (err) {
+      throw storageError(err, 'create the upload file');
+    }
+    return new DiskUpload(stream, partialPath, finalDir, join(finalDir, name));
+  }
+
+  async delete(user: string, name: string): Promise<void> {
+    try {
+      await unlink(join(this.#filesRoot, user, name));
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) throw notFound(name);
+      throw storageError(err, `delete ${JSON.stringify(name)}`);
+    }
+  }
+}
+
+class DiskUpload implements UploadSink {
+  readonly #stream: WriteStream;
+  readonly #partialPath: string;
+  readonly #finalDir: string;
+  readonly #finalPath: string;
+  #done = false;
+
+  constructor(stream: WriteStream, partialPath: string, finalDir: string, finalPath: string) {
+    this.#stream = stream;
+    this.#partialPath = partialPath;
+    this.#finalDir = finalDir;
+    this.#finalPath = finalPath;
+    // A write failure (disk full, I/O error) is reported by commit(); until then, keep it from crashing the process.
+    stream.on('error', () => {});
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.#stream.write(chunk);
+  }
+
+  onDrain(callback: () => void): void {
+    this.#stream.once('drain', callback);
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await closeDurably(this.#stream);
+      await rename(this.#partialPath, this.#finalPath);
+      await syncDirectory(this.#finalDir);
+      this.#done = true;
+    } catch (err) {
+      await this.abort();
+      throw storageError(err, 'store the file');
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    this.#stream.destroy();
+    await rm(this.#partialPath, { force: true }).catch(() => {});
+  }
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+function notFound(name: string): LpfError {
+  return new LpfError('LPF_ERR_NOT_FOUND', `no such file: ${JSON.stringify(name)}`);
+}
+
+/** A server-side I/O failure, described without leaking server paths to the client. */
+function storageError(err: unknown, action: string): LpfError {
+  if (err instanceof LpfError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const why =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'the server is out of disk space'
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? 'the server may not write there (permission denied)'
+        : `server I/O error${code ? ` (${code})` : ''}`;
+  return new LpfError('LPF_ERR_SERVER', `could not ${action}: ${why}`, { cause: err });
+}

@@ -1,0 +1,146 @@
+/**
+ * A framed connection: one socket (TCP now, TLS later: anything Duplex-like
+ * with pause/resume), the pure decoder on its input and the encoder on its
+ * output. It owns the one close path and the one place where socket data and
+ * decoder errors meet, so callers see messages, data chunks, and one `closed`.
+ */
+import type { Socket } from 'node:net';
+import { LpfError, toLpfError } from '../errors.js';
+import { FrameDecoder, encodeDataHeader, encodeMessage, type Message } from '../protocol/index.js';
+
+export interface ConnectionHandlers {
+  message(message: Message): void;
+  data(chunk: Buffer): void;
+  /** Called once, when the connection is closed for any reason; `error` is unset on a clean close. */
+  closed(error?: LpfError): void;
+}
+
+export class Connection {
+  readonly socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #handlers: ConnectionHandlers;
+  #closed = false;
+  #ending = false;
+  #holds = 0;
+
+  constructor(socket: Socket, handlers: ConnectionHandlers) {
+    this.socket = socket;
+    this.#handlers = handlers;
+    this.#decoder = new FrameDecoder({
+      message: (m) => this.#handlers.message(m),
+      data: (c) => this.#handlers.data(c),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('end', () => this.#onEnd());
+    socket.on('error', (err) => this.close(new LpfError('LPF_ERR_CONNECTION_LOST', err.message, { cause: err })));
+    socket.on('close', () =>
+      this.close(this.#ending ? undefined : new LpfError('LPF_ERR_CONNECTION_LOST', 'connection closed')),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends one control message. Returns false when the socket buffer is full (see drained()). */
+  send(message: Message): boolean {
+    if (this.#closed) return false;
+    return this.socket.write(encodeMessage(message));
+  }
+
+  /** Sends a DATA frame: header and payload as two writes in one cork, so the payload is not copied. */
+  sendData(chunk: Buffer): boolean {
+    if (this.#closed) return false;
+    this.socket.cork();
+    this.socket.write(encodeDataHeader(chunk.length));
+    const ok = this.socket.write(chunk);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** Resolves when the socket's write buffer has drained (at once if it is not full). */
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /**
+   * Stops delivering input until release(): the decoder holds what it has and
+   * the socket stops reading, which pushes back on the peer through TCP.
+   * Holds nest, so independent reasons to wait (a busy handler, a full file
+   * buffer) do not release each other.
+   */
+  hold(): void {
+    if (this.#holds++ === 0) {
+      this.#decoder.pause();
+      this.socket.pause();
+    }
+  }
+
+  release(): void {
+    if (this.#holds === 0 || --this.#holds > 0 || this.#closed) return;
+    this.socket.resume();
+    this.#guard(() => this.#decoder.resume());
+  }
+
+  /** Ends the connection gracefully after pending writes are flushed. */
+  end(): void {
+    if (this.#closed) return;
+    this.#ending = true;
+    this.socket.end();
+  }
+
+  /** The one close path: destroys the socket and reports once. */
+  close(error?: LpfError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket.destroy();
+    this.#handlers.closed(error);
+  }
+
+  /** Sends an error message, then closes once it has been flushed. */
+  fail(error: LpfError): void {
+    if (this.#closed) return;
+    this.socket.write(encodeMessage({ type: 'error', code: error.code, message: error.message }));
+    this.socket.end();
+    // Stop reading: whatever else the peer sends is no longer our business.
+    this.hold();
+    // Not unref'd: a client whose only pending work is this close must still see it happen.
+    const timer = setTimeout(() => this.close(error), 2000);
+    this.socket.once('close', () => clearTimeout(timer));
+  }
+
+  #receive(chunk: Buffer): void {
+    this.#guard(() => this.#decoder.push(chunk));
+  }
+
+  #onEnd(): void {
+    // The peer will send nothing more; anything still expected is lost.
+    if (this.#ending) return; // our own end() is flushing; the close event follows
+    else if (this.#decoder.bufferedBytes > 0) {
+      this.close(new LpfError('LPF_ERR_CONNECTION_LOST', 'connection ended in the middle of a frame'));
+    } else {
+      this.close(new LpfError('LPF_ERR_CONNECTION_LOST', 'connection closed by peer'));
+    }
+  }
+
+  /** The one catch where input meets the protocol: a malformed frame or a handler's throw ends the connection. */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      const error = toLpfError(err);
+      if (error.code === 'LPF_ERR_PROTOCOL') this.fail(error);
+      else this.close(error);
+    }
+  }
+}

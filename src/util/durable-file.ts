@@ -1,0 +1,39 @@
+/** Writing files so that a completed write survives a crash: fsync the data, then the directory entry. */
+import { constants as fsc, createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+
+/** Large buffer: file-system writes in big blocks are far cheaper than many small ones. */
+const WRITE_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * Creates a new file (never replacing one) and resolves once it is open. The
+ * stream fsyncs before it closes, so finishing it with closeDurably() means
+ * the bytes are on stable storage.
+ */
+export function createDurableFile(path: string, mode: number): Promise<WriteStream> {
+  const stream = createWriteStream(path, { flags: 'wx', mode, flush: true, highWaterMark: WRITE_BUFFER });
+  return new Promise((resolve, reject) => {
+    stream.once('ready', () => {
+      stream.off('error', reject);
+      resolve(stream);
+    });
+    stream.once('error', reject);
+  });
+}
+
+/** Ends the stream and resolves when its data is flushed to disk and the file is closed. */
+export async function closeDurably(stream: WriteStream): Promise<void> {
+  stream.end();
+  await finished(stream);
+}
+
+/** Makes a rename or a new entry durable: the directory itself must reach the disk. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, fsc.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
