@@ -19,10 +19,11 @@ export function parseAddress(text: string): ServerAddress {
     portText = bracketed[2];
     if (!isIPv6(host)) throw bad('the part in brackets is not an IPv6 address');
   } else {
-    if (isIPv6(text)) throw bad('write an IPv6 address in brackets, as [::1]:20215');
     const colon = text.lastIndexOf(':');
     host = colon === -1 ? text : text.slice(0, colon);
     portText = colon === -1 ? undefined : text.slice(colon + 1);
+    // "::1:20215" could be an address or an address and a port: only brackets tell.
+    if (host.includes(':')) throw bad('write an IPv6 address in brackets, as [::1]:20215');
   }
   if (host === '') throw bad('the host is empty');
   if (!/^[A-Za-z0-9.\-_:%]+$/.test(host)) throw bad('the host has characters a host name cannot have');

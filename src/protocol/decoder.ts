@@ -166,10 +166,13 @@ function fail(message: string): LpfError {
   return new LpfError('LPF_ERR_PROTOCOL', message);
 }
 
+// fatal: malformed UTF-8 is refused rather than turned into U+FFFD; ignoreBOM: a BOM is kept, so JSON.parse refuses it.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function parseJson(type: MessageType, payload: Buffer): unknown {
   try {
-    return JSON.parse(payload.toString('utf8'));
+    return JSON.parse(UTF8.decode(payload));
   } catch {
-    throw fail(`${type}: payload is not valid JSON`);
+    throw fail(`${type}: payload is not valid UTF-8 JSON`);
   }
 }

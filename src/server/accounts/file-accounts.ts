@@ -47,7 +47,7 @@ export class FileAccounts implements Accounts {
     this.#loadedMtime = mtime;
   }
 
-  register(user: string, password: string): Promise<string> {
+  async register(user: string, password: string): Promise<string> {
     const name = normalizeUserName(user);
     checkPassword(password);
     return this.#serialised(async () => {

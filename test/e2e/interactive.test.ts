@@ -1,0 +1,64 @@
+/** A person at a terminal: the account question, registration and login prompts, hidden passwords. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { LPF, runLpf, startServer, asUser, type RunningServer } from '../helpers/processes.js';
+import { hasScript, runInPty } from '../helpers/pty.js';
+
+describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.stop());
+
+  test('a new user answers "n", registers with the password twice, and the command runs', async () => {
+    const password = 'Tr0ub4dor&3-secret';
+    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
+      { expect: /Do you have an account\? \[y\/n\]/, answer: 'n' },
+      { expect: /User name/, answer: 'ivy' },
+      { expect: /Password:/, answer: password },
+      { expect: /Password again/, answer: password },
+    ]);
+    assert.equal(r.code, 0, r.screen);
+    assert.match(r.screen, /Account "ivy" created/);
+    assert.ok(!r.screen.includes(password), 'the password is never shown');
+    // The account really exists: a script can now log in with it.
+    assert.equal((await runLpf([server.address, '-list'], { env: asUser('ivy', password) })).code, 0);
+  });
+
+  test('an existing user answers "y" and logs in', async () => {
+    await runLpf([server.address, '-list'], { env: asUser('jack', 'jacks-password', true) });
+    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
+      { expect: /Do you have an account\?/, answer: 'y' },
+      { expect: /User name/, answer: 'jack' },
+      { expect: /Password:/, answer: 'jacks-password' },
+    ]);
+    assert.equal(r.code, 0, r.screen);
+    assert.ok(!r.screen.includes('jacks-password'));
+  });
+
+  test('a wrong password at the prompt is refused with a clear line', async () => {
+    await runLpf([server.address, '-list'], { env: asUser('kate', 'kates-password', true) });
+    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
+      { expect: /Do you have an account\?/, answer: 'y' },
+      { expect: /User name/, answer: 'kate' },
+      { expect: /Password:/, answer: 'not-her-password' },
+    ]);
+    assert.equal(r.code, 6, r.screen);
+    assert.match(r.screen, /wrong user name or password/);
+  });
+
+  test('mismatched passwords at registration are asked again', async () => {
+    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
+      { expect: /Do you have an account\?/, answer: 'n' },
+      { expect: /User name/, answer: 'liam' },
+      { expect: /Password:/, answer: 'first-try' },
+      { expect: /Password again/, answer: 'typo-try' },
+      { expect: /did not match[\s\S]*Password:/, answer: 'second-try' },
+      { expect: /Password again/, answer: 'second-try' },
+    ]);
+    assert.equal(r.code, 0, r.screen);
+    assert.match(r.screen, /did not match/);
+    assert.equal((await runLpf([server.address, '-list'], { env: asUser('liam', 'second-try') })).code, 0);
+  });
+});

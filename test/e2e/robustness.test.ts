@@ -1,0 +1,143 @@
+/** Bad input and dying clients: the server refuses clearly, stores nothing partial, and keeps serving. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PROTOCOL_VERSION, encodeDataHeader } from '../../src/protocol/index.js';
+import { writeRandomFile } from '../helpers/files.js';
+import { asUser, runLpf, spawnLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { RawPeer } from '../helpers/raw-client.js';
+
+async function assertStillServing(server: RunningServer): Promise<void> {
+  const r = await runLpf([server.address, '-ping']);
+  assert.equal(r.code, 0, `server stopped serving: ${r.stderr}`);
+}
+
+function frame(type: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(payload.length + 1, 0);
+  header[4] = type;
+  return Buffer.concat([header, payload]);
+}
+
+describe('robustness', () => {
+  let server: RunningServer;
+  let dir: { path: string; cleanup(): Promise<void> };
+
+  before(async () => {
+    server = await startServer();
+    dir = await tempDir();
+    await RawPeer.session(server.port, 'mallory', 'pw', true).then((p) => p.close());
+  });
+  after(async () => {
+    await server.stop();
+    await dir.cleanup();
+  });
+
+  test('an unknown frame type gets an error reply and the connection closed', async () => {
+    const peer = await RawPeer.connect(server.port);
+    peer.writeRaw(frame(0x7a, Buffer.from('{}')));
+    const reply = await peer.next();
+    assert.equal(reply.type, 'error');
+    assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_PROTOCOL');
+    await peer.closed;
+    await assertStillServing(server);
+  });
+
+  test('a frame announcing 4 GiB is refused at once, without waiting for it', async () => {
+    const peer = await RawPeer.connect(server.port);
+    peer.writeRaw(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x01]));
+    const reply = await peer.next();
+    assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_PROTOCOL');
+    await peer.closed;
+    await assertStillServing(server);
+  });
+
+  test('a message out of order (upload before login) is refused', async () => {
+    const peer = await RawPeer.connect(server.port);
+    peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'raw' });
+    assert.equal((await peer.next()).type, 'welcome');
+    peer.send({ type: 'upload', name: 'x', size: 1 });
+    const reply = await peer.next();
+    assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_NOT_LOGGED_IN');
+    await peer.closed;
+  });
+
+  test('a message before the handshake is refused, and so is a wrong version', async () => {
+    const early = await RawPeer.connect(server.port);
+    early.send({ type: 'list' });
+    assert.equal((await early.next()).type, 'error');
+    const future = await RawPeer.connect(server.port);
+    future.send({ type: 'hello', version: 999, agent: 'future' });
+    const reply = await future.next();
+    assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_VERSION');
+  });
+
+  test('random bytes from many connections do not disturb the server', async () => {
+    const peers = await Promise.all(Array.from({ length: 30 }, () => RawPeer.connect(server.port)));
+    for (const p of peers) p.writeRaw(randomBytes(2048));
+    await Promise.all(peers.map((p) => Promise.race([p.closed, sleep(3000)])));
+    for (const p of peers) p.close();
+    await assertStillServing(server);
+  });
+
+  test('names are checked on the server too, whatever the client sends', async () => {
+    for (const name of ['../escape', '..', 'a/b', 'a\\b', 'nul\u0000byte', '', 'x'.repeat(256), '/abs']) {
+      const peer = await RawPeer.session(server.port, 'mallory', 'pw', false);
+      peer.send({ type: 'upload', name, size: 1 });
+      const reply = await peer.next();
+      assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_BAD_NAME', JSON.stringify(name));
+      peer.close();
+    }
+    assert.deepEqual(await readdir(join(server.root, 'files')).then((d) => d.filter((n) => n !== 'mallory')), []);
+  });
+
+  test('more data than announced is refused and nothing is stored', async () => {
+    const peer = await RawPeer.session(server.port, 'mallory', 'pw', false);
+    peer.send({ type: 'upload', name: 'too-long', size: 4 });
+    assert.equal((await peer.next()).type, 'ready');
+    peer.writeRaw(Buffer.concat([encodeDataHeader(8), Buffer.alloc(8)]));
+    const reply = await peer.next();
+    assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_SIZE_MISMATCH');
+    await peer.closed;
+    await assert.rejects(stat(join(server.root, 'files', 'mallory', 'too-long')));
+  });
+
+  test('a wrong checksum is detected and nothing is stored', async () => {
+    const peer = await RawPeer.session(server.port, 'mallory', 'pw', false);
+    peer.send({ type: 'upload', name: 'corrupt', size: 3 });
+    assert.equal((await peer.next()).type, 'ready');
+    peer.writeRaw(Buffer.concat([encodeDataHeader(3), Buffer.from('abc')]));
+    peer.send({ type: 'end', sha256: '0'.repeat(64) });
+    const reply = await peer.next();
+    assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_CHECKSUM');
+    await assert.rejects(stat(join(server.root, 'files', 'mallory', 'corrupt')));
+  });
+
+  test('a client killed mid-upload leaves no file under the final name, and the server goes on', async () => {
+    const big = join(dir.path, 'big.bin');
+    await writeRandomFile(big, 400 * 1024 * 1024);
+    const partialDir = join(server.root, 'partial', 'mallory');
+    const child = spawnLpf([server.address, '-upload', big, 'big.bin'], { env: asUser('mallory', 'pw') });
+    // Wait until some bytes have reached the server, bounded in time.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const parts = await readdir(partialDir).catch(() => [] as string[]);
+      const sizes = await Promise.all(parts.map((p) => stat(join(partialDir, p)).then((s) => s.size, () => 0)));
+      if (sizes.some((s) => s > 0)) break;
+      if (Date.now() > deadline || child.exitCode !== null) assert.fail('upload never started');
+      await sleep(5);
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await assert.rejects(stat(join(server.root, 'files', 'mallory', 'big.bin')), 'no file under the final name');
+    // The server notices the dead connection and removes the partial data.
+    for (let i = 0; i < 100 && (await readdir(partialDir)).length > 0; i++) await sleep(50);
+    assert.deepEqual(await readdir(partialDir), []);
+    await assertStillServing(server);
+    const list = await runLpf([server.address, '-list'], { env: asUser('mallory', 'pw') });
+    assert.equal(list.code, 0, list.stderr);
+  });
+});

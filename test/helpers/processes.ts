@@ -1,0 +1,121 @@
+/** Spawning the real lpf and lpf-server programs for end-to-end tests (loopback only). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const LPF = join(REPO, 'bin/lpf.js');
+export const LPF_SERVER = join(REPO, 'bin/lpf-server.js');
+
+/** The environment without any LPF_* variables of the developer's shell. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LPF_')) env[k] = v;
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+export interface RunningServer {
+  port: number;
+  root: string;
+  address: string;
+  process: ChildProcess;
+  /** Every JSON log line so far. */
+  logs: Record<string, unknown>[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts lpf-server on 127.0.0.1 with an ephemeral port and a fresh temporary root. */
+export async function startServer(options: { root?: string; args?: string[] } = {}): Promise<RunningServer> {
+  const root = options.root ?? (await mkdtemp(join(tmpdir(), 'lpf-e2e-')));
+  const child = spawn(process.execPath, [LPF_SERVER, '--host', '127.0.0.1', '--port', '0', '--root', root, ...(options.args ?? [])], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 10_000);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.msg === 'listening') {
+        clearTimeout(timer);
+        resolvePort(entry.port as number);
+      }
+    });
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return {
+    port,
+    root,
+    address: `127.0.0.1:${port}`,
+    process: child,
+    logs,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      if (!options.root) await rm(root, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** Runs the real lpf client to completion (stdin is not a terminal). */
+export function runLpf(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = spawnLpf(args, options);
+  return collect(child, options.timeoutMs ?? 60_000);
+}
+
+export function spawnLpf(args: string[], options: RunOptions = {}): ChildProcess {
+  return spawn(process.execPath, [LPF, ...args], {
+    env: cleanEnv(options.env),
+    cwd: options.cwd ?? REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Waits for a child to exit, collecting its output; kills it past the deadline. */
+export function collect(child: ChildProcess, timeoutMs: number): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolveRun, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out after ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      // 'exit' can come before the pipes are drained.
+      setImmediate(() => resolveRun({ code, stdout, stderr }));
+    });
+  });
+}
+
+/** A temporary folder removed by the returned cleanup function. */
+export async function tempDir(prefix = 'lpf-test-'): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Credentials in the environment, as a script would give them. */
+export function asUser(user: string, password: string, register = false): Record<string, string> {
+  return { LPF_USER: user, LPF_PASSWORD: password, ...(register ? { LPF_REGISTER: '1' } : {}) };
+}

@@ -1,0 +1,74 @@
+/** A bare protocol peer for tests that must send what the real client never would. */
+import { connect, type Socket } from 'node:net';
+import { FrameDecoder, PROTOCOL_VERSION, encodeMessage, type Message } from '../../src/protocol/index.js';
+
+export class RawPeer {
+  readonly socket: Socket;
+  readonly messages: Message[] = [];
+  data = 0;
+  closed: Promise<void>;
+  #wake: (() => void) | undefined;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    const decoder = new FrameDecoder({
+      message: (m) => {
+        this.messages.push(m);
+        this.#wake?.();
+      },
+      data: (c) => {
+        this.data += c.length;
+      },
+    });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      this.#wake?.();
+      resolve();
+    }));
+  }
+
+  static connect(port: number): Promise<RawPeer> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawPeer(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Connects, says hello and logs in (registering first when asked). */
+  static async session(port: number, user: string, password: string, register: boolean): Promise<RawPeer> {
+    const peer = await RawPeer.connect(port);
+    peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'raw-test' });
+    await peer.next();
+    peer.send({ type: register ? 'register' : 'login', user, password });
+    const authed = await peer.next();
+    if (authed.type !== 'authed') throw new Error(`login failed: ${JSON.stringify(authed)}`);
+    return peer;
+  }
+
+  send(message: Message): void {
+    this.socket.write(encodeMessage(message));
+  }
+
+  writeRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next message, or rejects if the connection closes first (or after 5 s). */
+  async next(): Promise<Message> {
+    const deadline = Date.now() + 5000;
+    while (this.messages.length === 0) {
+      if (this.socket.destroyed || this.socket.readableEnded) throw new Error('connection closed');
+      if (Date.now() > deadline) throw new Error('no message within 5 s');
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+    return this.messages.shift() as Message;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

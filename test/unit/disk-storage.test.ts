@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DiskStorage } from '../../src/server/storage/disk-storage.js';
+import { tempDir } from '../helpers/processes.js';
+
+async function readAll(stream: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk);
+  return Buffer.concat(parts).toString();
+}
+
+test('an upload is invisible until committed, and abort leaves nothing', async () => {
+  const dir = await tempDir();
+  try {
+    const storage = new DiskStorage(dir.path);
+    const upload = await storage.createUpload('u', 'a.txt');
+    upload.write(Buffer.from('hello'));
+    assert.deepEqual(await storage.list('u'), []);
+    await upload.commit();
+    const [entry] = await storage.list('u');
+    assert.equal(entry?.name, 'a.txt');
+    assert.equal(entry?.size, 5);
+
+    const aborted = await storage.createUpload('u', 'b.txt');
+    aborted.write(Buffer.from('partial'));
+    await aborted.abort();
+    assert.deepEqual((await storage.list('u')).map((e) => e.name), ['a.txt']);
+    assert.deepEqual(await readdir(join(dir.path, 'partial', 'u')), []);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('a reader that opened a file keeps the old content while it is replaced', async () => {
+  const dir = await tempDir();
+  try {
+    const storage = new DiskStorage(dir.path);
+    const first = await storage.createUpload('u', 'f');
+    first.write(Buffer.from('old version'));
+    await first.commit();
+    const reader = await storage.read('u', 'f');
+    const second = await storage.createUpload('u', 'f');
+    second.write(Buffer.from('new version!'));
+    await second.commit();
+    assert.equal(await readAll(reader.stream as AsyncIterable<Buffer>), 'old version');
+    assert.equal(await readFile(join(dir.path, 'files', 'u', 'f'), 'utf8'), 'new version!');
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('missing files are LPF_ERR_NOT_FOUND for read and delete', async () => {
+  const dir = await tempDir();
+  try {
+    const storage = new DiskStorage(dir.path);
+    await assert.rejects(storage.read('u', 'nope'), { code: 'LPF_ERR_NOT_FOUND' });
+    await assert.rejects(storage.delete('u', 'nope'), { code: 'LPF_ERR_NOT_FOUND' });
+  } finally {
+    await dir.cleanup();
+  }
+});
