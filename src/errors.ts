@@ -27,6 +27,8 @@ export const EXIT_CODES = {
   LPF_ERR_BUSY: 10,
   LPF_ERR_CHECKSUM: 11,
   LPF_ERR_SIZE_MISMATCH: 11,
+  LPF_ERR_HOST_KEY: 12,
+  LPF_ERR_TLS: 12,
 } as const;
 
 export type ErrorCode = keyof typeof EXIT_CODES;

@@ -37,3 +37,10 @@ export function parsePort(text: string, what: string): number {
   if (!(port >= 0 && port <= 65535)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a port number (0-65535)`);
   return port;
 }
+
+/** Parses a positive number of seconds (fractions allowed) into milliseconds. */
+export function parseSeconds(text: string, what: string): number {
+  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(seconds > 0)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a positive number of seconds`);
+  return Math.round(seconds * 1000);
+}

@@ -72,3 +72,24 @@ export async function promptCredentials(): Promise<Credentials> {
     process.stderr.write('The passwords did not match; please try again.\n');
   }
 }
+
+/**
+ * Trust on first use. On a terminal, ask; without one, trust and say so
+ * (as ssh's accept-new), unless LPF_STRICT_HOST_KEY=1 asks for refusal.
+ */
+export async function confirmNewHost(hostPort: string, fingerprint: string, knownHostsPath: string, interactive: boolean): Promise<boolean> {
+  const intro = `The server ${hostPort} is new to lpf. Its certificate fingerprint is\n  ${fingerprint}\n`;
+  if (process.env.LPF_STRICT_HOST_KEY === '1') {
+    throw new LpfError(
+      'LPF_ERR_HOST_KEY',
+      `${hostPort} is not in ${knownHostsPath} and LPF_STRICT_HOST_KEY=1 forbids trusting a new server (fingerprint ${fingerprint})`,
+    );
+  }
+  if (!interactive) {
+    process.stderr.write(`lpf: warning: trusting ${hostPort} on first use (${fingerprint}); remembered in ${knownHostsPath}\n`);
+    return true;
+  }
+  process.stderr.write(`${intro}Compare it with the one the server's admin gave you.\n`);
+  const { confirm } = await import('@inquirer/prompts');
+  return confirm({ message: 'Trust this server and remember it?', default: false }, { output: process.stderr });
+}

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { LpfError, toLpfError } from '../errors.js';
 import { createLogger, type LogLevel } from '../server/logger.js';
 import { LpfServer } from '../server/server.js';
+import { loadTlsIdentity } from '../server/tls/certificate.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine, parsePort } from './args.js';
+import { parseCommandLine, parsePort, parseSeconds } from './args.js';
 
 export const DEFAULT_PORT = 20215;
 
@@ -18,6 +19,12 @@ Options (each has an environment twin; a flag wins over the environment):
   --root DIR         data folder: accounts and files      LPF_ROOT   (default: ./lpf-data)
   --log-level LEVEL  fatal|error|warn|info|debug|silent   LPF_LOG_LEVEL (default: info)
   --no-register      refuse new accounts                  LPF_NO_REGISTER=1
+  --cert FILE        TLS certificate (PEM)                LPF_CERT   (default: ROOT/tls/cert.pem,
+  --key FILE         its private key (PEM)                LPF_KEY     made on first start)
+  --plain            no TLS: plain TCP, for use behind a TLS terminator only   LPF_PLAIN=1
+  --login-timeout S  seconds a connection has to log in   LPF_LOGIN_TIMEOUT (default: 120)
+  --idle-timeout S   seconds without traffic before a     LPF_IDLE_TIMEOUT  (default: 300)
+                     connection is dropped
   -h, --help         show this help
   --version          show the version
 
@@ -34,6 +41,11 @@ async function main(argv: string[]): Promise<void> {
     root: { type: 'string' },
     'log-level': { type: 'string' },
     'no-register': { type: 'boolean' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    plain: { type: 'boolean' },
+    'login-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -46,15 +58,24 @@ async function main(argv: string[]): Promise<void> {
   if (!LEVELS.includes(level)) throw new LpfError('LPF_ERR_USAGE', `--log-level must be one of ${LEVELS.join(', ')}`);
   const log = await createLogger(level, process.stdout.isTTY === true);
   const root = resolve(values.root ?? env.LPF_ROOT ?? 'lpf-data');
+  const plain = values.plain === true || env.LPF_PLAIN === '1';
+  const tls = plain ? undefined : await loadTlsIdentity(root, values.cert ?? env.LPF_CERT, values.key ?? env.LPF_KEY);
+  if (tls?.created) log.info({ path: `${root}/tls` }, 'created a TLS key and self-signed certificate');
+  if (plain) log.warn('TLS is off (--plain): passwords and files cross the network unencrypted');
   const server = new LpfServer({
     host: values.host ?? (env.LPF_HOST || undefined),
     port: parsePort(values.port ?? env.LPF_PORT ?? String(DEFAULT_PORT), '--port'),
     root,
     allowRegistration: !(values['no-register'] || env.LPF_NO_REGISTER === '1'),
+    tls,
+    limits: {
+      loginTimeoutMs: parseSeconds(values['login-timeout'] ?? env.LPF_LOGIN_TIMEOUT ?? '120', '--login-timeout'),
+      idleTimeoutMs: parseSeconds(values['idle-timeout'] ?? env.LPF_IDLE_TIMEOUT ?? '300', '--idle-timeout'),
+    },
     log,
   });
   const address = await server.listen();
-  log.info({ host: address.address, port: address.port, root, version: VERSION }, 'listening');
+  log.info({ host: address.address, port: address.port, root, tls: tls ? 'on' : 'off', fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined, version: VERSION }, 'listening');
 
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');

@@ -1,12 +1,15 @@
 /** The `lpf` command: a thin layer over the client library. */
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseAddress, formatAddress } from '../client/address.js';
 import { LpfClient, type TransferResult } from '../client/client.js';
+import { KnownHosts, defaultKnownHostsPath } from '../client/known-hosts.js';
+import type { TlsPolicy } from '../client/transport.js';
 import { LpfError, toLpfError } from '../errors.js';
 import type { ListEntry } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine } from './args.js';
-import { promptCredentials, requireCredentialSource } from './credentials.js';
+import { confirmNewHost, promptCredentials, requireCredentialSource } from './credentials.js';
 import { formatBytes, formatDuration, formatRate, formatTime } from './format.js';
 import { createProgress } from './progress.js';
 
@@ -27,11 +30,19 @@ Commands:
 Options:
   --force                   let -download replace an existing local file
   --quiet                   print nothing but errors
+  --ca FILE                 verify the server's certificate with these CA certificates (PEM)
+                            instead of remembering its fingerprint on first use
+  --plain                   no TLS (only for a server started with --plain): UNENCRYPTED
   -h, --help                show this help
   --version                 show the version
 
 Account: every command but -ping needs one. On a terminal lpf asks for it.
 Without a terminal, set LPF_USER and LPF_PASSWORD (and LPF_REGISTER=1 to create it).
+
+Server identity: the first time lpf meets a server it shows the certificate's fingerprint,
+asks whether to trust it (without a terminal it trusts it and says so, unless
+LPF_STRICT_HOST_KEY=1), and remembers it in $XDG_CONFIG_HOME/lpf/known_hosts
+(~/.config/lpf/known_hosts). A changed certificate is refused.
 
 Examples:
   lpf 127.13.37.1:20215 -upload report.pdf
@@ -57,6 +68,8 @@ interface Invocation {
   operands: string[];
   force: boolean;
   quiet: boolean;
+  ca: string | undefined;
+  plain: boolean;
 }
 
 function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
@@ -68,6 +81,8 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
     delete: { type: 'boolean' },
     force: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
+    ca: { type: 'string' },
+    plain: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -84,14 +99,42 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
   if (operands.length < min || operands.length > max) {
     throw new LpfError('LPF_ERR_USAGE', `-${command} takes ${min === max ? min : `${min} or ${max}`} name${max === 1 ? '' : 's'} (see lpf --help)`);
   }
-  return { command, address, operands, force: values.force === true, quiet: values.quiet === true };
+  if (values.plain && values.ca) throw new LpfError('LPF_ERR_USAGE', '--plain and --ca exclude each other');
+  return {
+    command,
+    address,
+    operands,
+    force: values.force === true,
+    quiet: values.quiet === true,
+    ca: values.ca,
+    plain: values.plain === true,
+  };
+}
+
+async function tlsPolicy(inv: Invocation, interactive: boolean): Promise<TlsPolicy> {
+  if (inv.plain) {
+    process.stderr.write('lpf: warning: --plain: TLS is off, the password and the files cross the network unencrypted\n');
+    return { mode: 'plain' };
+  }
+  if (inv.ca) {
+    const ca = await readFile(inv.ca, 'utf8').catch((err: Error) => {
+      throw new LpfError('LPF_ERR_USAGE', `cannot read --ca ${inv.ca}: ${err.message}`);
+    });
+    return { mode: 'ca', ca };
+  }
+  const knownHosts = new KnownHosts(defaultKnownHostsPath());
+  return {
+    mode: 'pin',
+    knownHosts,
+    trustNewHost: (hostPort, fingerprint) => confirmNewHost(hostPort, fingerprint, knownHosts.path, interactive),
+  };
 }
 
 async function run(inv: Invocation): Promise<void> {
   const address = parseAddress(inv.address);
   const interactive = process.stdin.isTTY === true;
   const source = inv.command === 'ping' ? undefined : requireCredentialSource(process.env, interactive);
-  const client = await LpfClient.connect(address);
+  const client = await LpfClient.connect(address, { tls: await tlsPolicy(inv, interactive) });
   try {
     if (source !== undefined) {
       client.setIdleTimeout(0); // a person may take their time at the prompt

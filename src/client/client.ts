@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { WriteStream } from 'node:fs';
 import { access, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LpfError, isErrorCode } from '../errors.js';
@@ -22,10 +22,13 @@ import { Connection } from '../transport/connection.js';
 import { closeDurably, createDurableFile } from '../util/durable-file.js';
 import { VERSION } from '../version.js';
 import { formatAddress, type ServerAddress } from './address.js';
+import { openTransport, type TlsPolicy } from './transport.js';
 
 export const CLIENT_AGENT = `lpf/${VERSION}`;
 
 export interface ConnectOptions {
+  /** How to secure the connection; see TlsPolicy. */
+  tls: TlsPolicy;
   /** Give up connecting after this long. */
   connectTimeoutMs?: number;
   /** Drop the connection when the server sends nothing for this long while a reply is awaited (0: never). */
@@ -77,8 +80,8 @@ export class LpfClient {
   }
 
   /** Connects and performs the handshake. */
-  static async connect(address: ServerAddress, options: ConnectOptions = {}): Promise<LpfClient> {
-    const socket = await openSocket(address, options.connectTimeoutMs ?? 10_000);
+  static async connect(address: ServerAddress, options: ConnectOptions): Promise<LpfClient> {
+    const socket = await openTransport(address, options.tls, options.connectTimeoutMs ?? 10_000);
     const client = new LpfClient(socket, address, options.idleTimeoutMs ?? 60_000);
     try {
       await client.#handshake();
@@ -311,40 +314,6 @@ export class LpfClient {
     const error = new LpfError('LPF_ERR_PROTOCOL', `expected ${type} from the server, got ${message.type}`);
     this.#conn.close(error);
     throw error;
-  }
-}
-
-function openSocket(address: ServerAddress, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: address.host, port: address.port, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new LpfError('LPF_ERR_CONNECT', `could not connect to ${formatAddress(address)}: timed out after ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new LpfError('LPF_ERR_CONNECT', `could not connect to ${formatAddress(address)}: ${describeConnectError(err)}`, { cause: err }));
-    });
-  });
-}
-
-function describeConnectError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is lpf-server running there?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'unknown host';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    default:
-      return err.message;
   }
 }
 

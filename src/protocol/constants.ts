@@ -20,3 +20,6 @@ export const MAX_NAME_BYTES = 255;
 
 /** How many list entries one LIST_PAGE frame carries at most. */
 export const LIST_PAGE_SIZE = 128;
+
+/** Encoded size one LIST_PAGE frame's entries may reach, leaving room under MAX_CONTROL_PAYLOAD. */
+export const LIST_PAGE_BYTES = 48 * 1024;

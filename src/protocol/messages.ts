@@ -127,3 +127,26 @@ export function validateMessage(type: MessageType, body: unknown): Message {
   }
   return message as Message;
 }
+
+/**
+ * Splits a listing into list_page batches bounded both in count and in encoded
+ * bytes, so no page can pass the control frame limit whatever the names. Always
+ * at least one page (an empty listing is one empty page).
+ */
+export function paginateEntries(entries: ListEntry[], maxCount: number, maxBytes: number): ListEntry[][] {
+  const pages: ListEntry[][] = [];
+  let page: ListEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+    if (page.length > 0 && (page.length >= maxCount || bytes + size > maxBytes)) {
+      pages.push(page);
+      page = [];
+      bytes = 0;
+    }
+    page.push(entry);
+    bytes += size;
+  }
+  pages.push(page);
+  return pages;
+}

@@ -28,7 +28,8 @@ export function normalizeRemoteName(name: string): string {
 /** Longest user name, in characters. */
 export const MAX_USER_NAME = 32;
 
-const USER_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+// Checked before lower-casing: toLowerCase maps some non-ASCII letters (the Kelvin sign) onto ASCII ones.
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
  * Checks a user name and returns its canonical (lower-case) form. The safe
@@ -41,7 +42,7 @@ export function normalizeUserName(user: string): string {
   const bad = (why: string) => new LpfError('LPF_ERR_BAD_USERNAME', `invalid user name ${JSON.stringify(user)}: ${why}`);
   if (lower.length === 0) throw bad('the name is empty');
   if (lower.length > MAX_USER_NAME) throw bad(`the name is over ${MAX_USER_NAME} characters`);
-  if (!USER_NAME.test(lower)) {
+  if (!USER_NAME.test(user)) {
     throw bad('use letters a-z, digits, ".", "_" and "-", starting with a letter or digit');
   }
   return lower;

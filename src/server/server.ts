@@ -1,11 +1,20 @@
 /** The lpf server: accepts connections on one event loop and gives each a Session. */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { FileAccounts } from './accounts/file-accounts.js';
 import type { Logger } from './logger.js';
-import { Session, type SessionContext } from './session.js';
+import { Session, type SessionContext, type SessionLimits } from './session.js';
 import { DiskStorage } from './storage/disk-storage.js';
+import type { TlsIdentity } from './tls/certificate.js';
+
+/** TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. */
+const TLS_OPTIONS = {
+  minVersion: 'TLSv1.3',
+  ciphersuites: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+  handshakeTimeout: 10_000,
+} as const;
 
 export interface ServerOptions {
   /** Interface to listen on; undefined means every interface (IPv6 and IPv4). */
@@ -14,6 +23,9 @@ export interface ServerOptions {
   /** The data folder: accounts file and users' storage. */
   root: string;
   allowRegistration: boolean;
+  /** The certificate and key to speak TLS with; undefined for plain TCP (--plain). */
+  tls: TlsIdentity | undefined;
+  limits: SessionLimits;
   log: Logger;
 }
 
@@ -26,7 +38,17 @@ export class LpfServer {
 
   constructor(options: ServerOptions) {
     this.#options = options;
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const accept = (socket: Socket) => this.#accept(socket);
+    if (options.tls) {
+      const { cert, key } = options.tls;
+      this.#server = createTlsServer({ ...TLS_OPTIONS, cert, key, noDelay: true }, accept);
+      // A failed handshake (a port scanner, a plain client) concerns only that connection.
+      this.#server.on('tlsClientError', (err, socket) => {
+        options.log.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
+      });
+    } else {
+      this.#server = createServer({ noDelay: true }, accept);
+    }
   }
 
   /** Prepares the data folder and starts listening; resolves with the bound address. */
@@ -34,9 +56,12 @@ export class LpfServer {
     const { root, host, port, log } = this.#options;
     await mkdir(join(root, 'files'), { recursive: true });
     await mkdir(join(root, 'partial'), { recursive: true });
-    const accounts = new FileAccounts(join(root, 'users.txt'));
+    const accountsPath = join(root, 'users.txt');
+    const accounts = new FileAccounts(accountsPath);
     await accounts.load();
-    this.#context = { accounts, storage: new DiskStorage(root), log, allowRegistration: this.#options.allowRegistration };
+    await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
+    const { allowRegistration, limits } = this.#options;
+    this.#context = { accounts, storage: new DiskStorage(root), log, allowRegistration, limits };
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -63,5 +88,16 @@ export class LpfServer {
     const session = new Session(socket, this.#nextId++, context);
     this.#sessions.add(session);
     socket.once('close', () => this.#sessions.delete(session));
+  }
+}
+
+/** Secrets readable by other local users are a configuration mistake worth a loud line at start. */
+async function warnIfReadableByOthers(log: Logger, ...paths: (string | undefined)[]): Promise<void> {
+  for (const path of paths) {
+    if (!path) continue;
+    const mode = await stat(path).then((s) => s.mode, () => undefined);
+    if (mode !== undefined && (mode & 0o077) !== 0) {
+      log.warn({ path, mode: `0${(mode & 0o777).toString(8)}` }, 'secret file is readable by other users; run chmod 600 on it');
+    }
   }
 }

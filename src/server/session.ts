@@ -8,10 +8,12 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { LpfError, toLpfError } from '../errors.js';
 import {
+  LIST_PAGE_BYTES,
   LIST_PAGE_SIZE,
   MAX_DATA_PAYLOAD,
   PROTOCOL_VERSION,
   normalizeRemoteName,
+  paginateEntries,
   type Message,
   type MessageOf,
 } from '../protocol/index.js';
@@ -22,12 +24,23 @@ import type { Storage, UploadSink } from './storage/storage.js';
 
 export const SERVER_AGENT = 'lpf-server/0.1.0';
 
+export interface SessionLimits {
+  /** A connection must log in within this long (a person may be typing a password). */
+  loginTimeoutMs: number;
+  /** A connection with no traffic either way for this long is dropped; a live transfer never is. */
+  idleTimeoutMs: number;
+}
+
 export interface SessionContext {
   accounts: Accounts;
   storage: Storage;
   log: Logger;
   allowRegistration: boolean;
+  limits: SessionLimits;
 }
+
+/** Requests a logged-in client may make. */
+const COMMANDS: ReadonlySet<string> = new Set(['list', 'delete', 'upload', 'download']);
 
 type State = 'hello' | 'auth' | 'ready' | 'busy' | 'upload' | 'closed';
 
@@ -47,6 +60,7 @@ export class Session {
   #state: State = 'hello';
   #user: string | undefined;
   #upload: ActiveUpload | undefined;
+  readonly #loginTimer: NodeJS.Timeout;
 
   constructor(socket: Socket, id: number, ctx: SessionContext) {
     this.#ctx = ctx;
@@ -57,6 +71,13 @@ export class Session {
       closed: (err) => this.#onClosed(err),
     });
     this.#log.info('connected');
+    const { loginTimeoutMs, idleTimeoutMs } = ctx.limits;
+    socket.setTimeout(idleTimeoutMs, () =>
+      this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no traffic for ${idleTimeoutMs / 1000} s; closing the connection`)),
+    );
+    this.#loginTimer = setTimeout(() => {
+      if (!this.#user) this.#fail(new LpfError('LPF_ERR_TIMEOUT', `not logged in within ${loginTimeoutMs / 1000} s; closing the connection`));
+    }, loginTimeoutMs);
   }
 
   /** Closes the connection at once (server shutdown). */
@@ -72,7 +93,8 @@ export class Session {
       case 'auth':
         if (message.type === 'ping') return this.#pong(message);
         if (message.type === 'login' || message.type === 'register') return this.#run(message.type, () => this.#auth(message));
-        return this.#fail(new LpfError('LPF_ERR_NOT_LOGGED_IN', `log in before ${message.type}`));
+        if (COMMANDS.has(message.type)) return this.#fail(new LpfError('LPF_ERR_NOT_LOGGED_IN', `log in before ${message.type}`));
+        return this.#refuse(`unexpected ${message.type}`);
       case 'ready':
         return this.#command(message);
       case 'upload':
@@ -111,8 +133,10 @@ export class Session {
       },
       (err: unknown) => {
         const error = toLpfError(err);
-        this.#log[error.code === 'LPF_ERR_INTERNAL' ? 'error' : 'info']({ command, code: error.code, err: error.message }, 'command failed');
-        this.#fail(error);
+        const internal = error.code === 'LPF_ERR_INTERNAL';
+        this.#log[internal ? 'error' : 'info']({ command, code: error.code, err: error.message }, 'command failed');
+        // An unexpected failure's text may name server paths: the client gets a generic line, the log the detail.
+        this.#fail(internal ? new LpfError('LPF_ERR_SERVER', `the server failed to ${command}; its log has the details`) : error);
       },
     );
   }
@@ -146,9 +170,9 @@ export class Session {
   async #list(): Promise<void> {
     const entries = await this.#ctx.storage.list(this.#requireUser());
     this.#log.info({ user: this.#user, command: 'list', count: entries.length }, 'list');
-    for (let i = 0; i < entries.length || i === 0; i += LIST_PAGE_SIZE) {
-      const page = entries.slice(i, i + LIST_PAGE_SIZE);
-      this.#conn.send({ type: 'list_page', entries: page, done: i + LIST_PAGE_SIZE >= entries.length });
+    const pages = paginateEntries(entries, LIST_PAGE_SIZE, LIST_PAGE_BYTES);
+    for (const [i, page] of pages.entries()) {
+      this.#conn.send({ type: 'list_page', entries: page, done: i === pages.length - 1 });
       await this.#conn.drained();
     }
   }
@@ -239,6 +263,7 @@ export class Session {
   }
 
   #onClosed(error?: LpfError): void {
+    clearTimeout(this.#loginTimer);
     const interrupted = this.#upload;
     this.#state = 'closed';
     if (interrupted) {

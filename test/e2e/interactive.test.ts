@@ -1,5 +1,8 @@
 /** A person at a terminal: the account question, registration and login prompts, hidden passwords. */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LPF, runLpf, startServer, asUser, type RunningServer } from '../helpers/processes.js';
 import { hasScript, runInPty } from '../helpers/pty.js';
@@ -8,6 +11,8 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
   let server: RunningServer;
   before(async () => {
     server = await startServer();
+    // Remember the server's certificate (a script trusts on first use) so the dialogues below start at the account question.
+    assert.equal((await runLpf([server.address, '-ping'])).code, 0);
   });
   after(() => server.stop());
 
@@ -60,5 +65,27 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
     assert.equal(r.code, 0, r.screen);
     assert.match(r.screen, /did not match/);
     assert.equal((await runLpf([server.address, '-list'], { env: asUser('liam', 'second-try') })).code, 0);
+  });
+
+  test('a new server shows its fingerprint and is remembered only when the person says yes', async () => {
+    const config = await mkdtemp(join(tmpdir(), 'lpf-tofu-'));
+    try {
+      const env = { XDG_CONFIG_HOME: config };
+      const refused = await runInPty([process.execPath, LPF, server.address, '-ping'], [{ expect: /Trust this server/, answer: 'n' }], { env });
+      assert.equal(refused.code, 12, refused.screen);
+      assert.match(refused.screen, /SHA256:[0-9A-F:]{95}/);
+      await assert.rejects(readFile(join(config, 'lpf', 'known_hosts')));
+
+      const trusted = await runInPty([process.execPath, LPF, server.address, '-ping'], [{ expect: /Trust this server/, answer: 'y' }], { env });
+      assert.equal(trusted.code, 0, trusted.screen);
+      assert.match(trusted.screen, /pong/);
+      assert.match(await readFile(join(config, 'lpf', 'known_hosts'), 'utf8'), new RegExp(`^127\\.0\\.0\\.1:${server.port} SHA256:`));
+      // Known now: no question the second time.
+      const again = await runInPty([process.execPath, LPF, server.address, '-ping'], [], { env });
+      assert.equal(again.code, 0, again.screen);
+      assert.doesNotMatch(again.screen, /Trust this server/);
+    } finally {
+      await rm(config, { recursive: true, force: true });
+    }
   });
 });

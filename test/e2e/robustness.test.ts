@@ -1,7 +1,7 @@
 /** Bad input and dying clients: the server refuses clearly, stores nothing partial, and keeps serving. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -139,5 +139,63 @@ describe('robustness', () => {
     await assertStillServing(server);
     const list = await runLpf([server.address, '-list'], { env: asUser('mallory', 'pw') });
     assert.equal(list.code, 0, list.stderr);
+  });
+
+  test('a listing of many long names that need escaping arrives whole', async () => {
+    const userDir = join(server.root, 'files', 'quoter');
+    await RawPeer.session(server.port, 'quoter', 'pw', true).then((p) => p.close());
+    await mkdir(userDir, { recursive: true });
+    const names = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(3, '0')}${'"'.repeat(240)}`);
+    await Promise.all(names.map((n) => writeFile(join(userDir, n), '')));
+    const peer = await RawPeer.session(server.port, 'quoter', 'pw', false);
+    peer.send({ type: 'list' });
+    const seen: string[] = [];
+    for (;;) {
+      const page = await peer.next();
+      assert.equal(page.type, 'list_page');
+      if (page.type !== 'list_page') break;
+      seen.push(...page.entries.map((e) => e.name));
+      if (page.done) break;
+    }
+    assert.deepEqual(seen, names);
+    peer.close();
+  });
+
+  test('a file dated before 1970 is listed and downloaded (as 1970)', async () => {
+    const userDir = join(server.root, 'files', 'mallory');
+    await mkdir(userDir, { recursive: true });
+    await writeFile(join(userDir, 'ancient.txt'), 'old');
+    await utimes(join(userDir, 'ancient.txt'), -86_400, -86_400);
+    const list = await runLpf([server.address, '-list'], { env: asUser('mallory', 'pw') });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /ancient\.txt/);
+    const down = await runLpf([server.address, '-download', 'ancient.txt', join(dir.path, 'ancient')], { env: asUser('mallory', 'pw') });
+    assert.equal(down.code, 0, down.stderr);
+  });
+});
+
+describe('deadlines', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ args: ['--login-timeout', '0.5', '--idle-timeout', '0.8'] });
+  });
+  after(() => server.stop());
+
+  test('a connection that does not log in in time is closed with a reason', async () => {
+    const peer = await RawPeer.connect(server.port);
+    peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'slow' });
+    assert.equal((await peer.next()).type, 'welcome');
+    const reply = await peer.next();
+    assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_TIMEOUT');
+    await peer.closed;
+  });
+
+  test('a connection that sends nothing is dropped', async () => {
+    const peer = await RawPeer.connect(server.port);
+    const started = Date.now();
+    await Promise.race([peer.closed, sleep(5000)]);
+    assert.ok(peer.socket.destroyed || peer.socket.readableEnded, 'closed by the server');
+    assert.ok(Date.now() - started < 5000);
+    await assertStillServing(server);
   });
 });

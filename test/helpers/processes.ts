@@ -1,6 +1,7 @@
 /** Spawning the real lpf and lpf-server programs for end-to-end tests (loopback only). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,11 +10,40 @@ export const REPO = resolve(import.meta.dirname, '../..');
 export const LPF = join(REPO, 'bin/lpf.js');
 export const LPF_SERVER = join(REPO, 'bin/lpf-server.js');
 
+/**
+ * A configuration folder of this test process's own (known_hosts lives there),
+ * so tests never read or write the developer's ~/.config/lpf.
+ */
+export const TEST_CONFIG_HOME = mkdtempSync(join(tmpdir(), 'lpf-config-'));
+process.once('exit', () => {
+  void rm(TEST_CONFIG_HOME, { recursive: true, force: true });
+});
+
 /** The environment without any LPF_* variables of the developer's shell. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LPF_')) env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
+  return { ...env, NO_COLOR: '1', XDG_CONFIG_HOME: TEST_CONFIG_HOME, ...extra };
+}
+
+let sharedIdentity: Promise<string[]> | undefined;
+
+/**
+ * --cert/--key flags for one certificate shared by every server of this test
+ * process: an ephemeral port reused by a later server then still presents the
+ * fingerprint the client remembered. Tests of certificate handling opt out.
+ */
+function sharedCertificateArgs(): Promise<string[]> {
+  sharedIdentity ??= (async () => {
+    const { createSelfSigned } = await import('../../src/server/tls/certificate.js');
+    const { cert, key } = await createSelfSigned('lpf-test');
+    const dir = join(TEST_CONFIG_HOME, 'server-tls');
+    await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+    await writeFile(join(dir, 'cert.pem'), cert);
+    await writeFile(join(dir, 'key.pem'), key, { mode: 0o600 });
+    return ['--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem')];
+  })();
+  return sharedIdentity;
 }
 
 export interface RunningServer {
@@ -26,17 +56,28 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface ServerOptions {
+  root?: string;
+  args?: string[];
+  /** Let the server make (or reuse) its own certificate in its root instead of the shared test one. */
+  ownCertificate?: boolean;
+  port?: number;
+}
+
 /** Starts lpf-server on 127.0.0.1 with an ephemeral port and a fresh temporary root. */
-export async function startServer(options: { root?: string; args?: string[] } = {}): Promise<RunningServer> {
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'lpf-e2e-')));
-  const child = spawn(process.execPath, [LPF_SERVER, '--host', '127.0.0.1', '--port', '0', '--root', root, ...(options.args ?? [])], {
+  const args = [...(options.args ?? [])];
+  if (!options.ownCertificate && !args.includes('--plain') && !args.includes('--cert')) args.push(...(await sharedCertificateArgs()));
+  const port = String(options.port ?? 0);
+  const child = spawn(process.execPath, [LPF_SERVER, '--host', '127.0.0.1', '--port', port, '--root', root, ...args], {
     env: cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
-  const port = await new Promise<number>((resolvePort, reject) => {
+  const boundPort = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 10_000);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -50,9 +91,9 @@ export async function startServer(options: { root?: string; args?: string[] } = 
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   return {
-    port,
+    port: boundPort,
     root,
-    address: `127.0.0.1:${port}`,
+    address: `127.0.0.1:${boundPort}`,
     process: child,
     logs,
     async stop(signal = 'SIGTERM') {

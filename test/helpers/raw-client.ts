@@ -1,5 +1,6 @@
 /** A bare protocol peer for tests that must send what the real client never would. */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { FrameDecoder, PROTOCOL_VERSION, encodeMessage, type Message } from '../../src/protocol/index.js';
 
 export class RawPeer {
@@ -28,9 +29,10 @@ export class RawPeer {
     }));
   }
 
+  /** Connects over TLS (the servers under test use the shared test certificate). */
   static connect(port: number): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawPeer(socket)));
+      const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(new RawPeer(socket)));
       socket.once('error', reject);
     });
   }

@@ -34,7 +34,7 @@ export class DiskStorage implements Storage {
     for (const name of names.sort()) {
       try {
         const info = await stat(join(dir, name));
-        if (info.isFile()) entries.push({ name, size: info.size, mtime: Math.floor(info.mtimeMs) });
+        if (info.isFile()) entries.push({ name, size: info.size, mtime: wireTime(info.mtimeMs) });
       } catch {
         // Deleted between readdir and stat: not listed.
       }
@@ -56,7 +56,7 @@ export class DiskStorage implements Storage {
       throw notFound(name);
     }
     const stream = handle.createReadStream({ highWaterMark: DEFAULT_CHUNK_SIZE });
-    return { size: info.size, mtime: Math.floor(info.mtimeMs), stream };
+    return { size: info.size, mtime: wireTime(info.mtimeMs), stream };
   }
 
   async createUpload(user: string, name: string): Promise<UploadSink> {
@@ -130,6 +130,11 @@ class DiskUpload implements UploadSink {
     this.#stream.destroy();
     await rm(this.#partialPath, { force: true }).catch(() => {});
   }
+}
+
+/** The wire carries unsigned milliseconds: a file dated before 1970 shows as 1970. */
+function wireTime(mtimeMs: number): number {
+  return Math.max(0, Math.floor(mtimeMs));
 }
 
 function isCode(err: unknown, code: string): boolean {
