@@ -44,3 +44,20 @@ export function parseSeconds(text: string, what: string): number {
   if (!(seconds > 0)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a positive number of seconds`);
   return Math.round(seconds * 1000);
 }
+
+const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Parses a size such as 1048576, 512M or 10G (binary units) into bytes. */
+export function parseBytes(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  const bytes = m ? Math.floor(Number(m[1]) * (UNITS[(m[2] as string).toUpperCase()] as number)) : NaN;
+  if (!(bytes >= 0) || !Number.isSafeInteger(bytes)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a size (such as 500M or 10G)`);
+  return bytes;
+}
+
+/** Parses a whole number at least `min`. */
+export function parseCount(text: string, what: string, min = 1): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min) || !Number.isSafeInteger(n)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a whole number of at least ${min}`);
+  return n;
+}

@@ -5,7 +5,8 @@ import { createLogger, type LogLevel } from '../server/logger.js';
 import { LpfServer } from '../server/server.js';
 import { loadTlsIdentity } from '../server/tls/certificate.js';
 import { VERSION } from '../version.js';
-import { parseCommandLine, parsePort, parseSeconds } from './args.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits/limits.js';
+import { parseBytes, parseCommandLine, parseCount, parsePort, parseSeconds } from './args.js';
 
 export const DEFAULT_PORT = 20215;
 
@@ -22,9 +23,19 @@ Options (each has an environment twin; a flag wins over the environment):
   --cert FILE        TLS certificate (PEM)                LPF_CERT   (default: ROOT/tls/cert.pem,
   --key FILE         its private key (PEM)                LPF_KEY     made on first start)
   --plain            no TLS: plain TCP, for use behind a TLS terminator only   LPF_PLAIN=1
-  --login-timeout S  seconds a connection has to log in   LPF_LOGIN_TIMEOUT (default: 120)
-  --idle-timeout S   seconds without traffic before a     LPF_IDLE_TIMEOUT  (default: 300)
-                     connection is dropped
+
+Limits (defaults are safe for a public server; raise them for load tests):
+  --max-connections N     open connections in all          LPF_MAX_CONNECTIONS (default: 1024)
+  --max-per-address N     open connections per client IP   LPF_MAX_PER_ADDRESS (default: 32)
+  --login-timeout S       seconds to log in                LPF_LOGIN_TIMEOUT   (default: 120)
+  --idle-timeout S        seconds without traffic          LPF_IDLE_TIMEOUT    (default: 300)
+  --max-file-size SIZE    largest upload (e.g. 10G)        LPF_MAX_FILE_SIZE   (default: 10G)
+  --quota SIZE            storage per account              LPF_QUOTA           (default: 10G)
+  --min-password N        shortest password at sign-up     LPF_MIN_PASSWORD    (default: 8)
+  --register-limit N      sign-ups per client IP per hour  LPF_REGISTER_LIMIT  (default: 5)
+  --login-free-attempts N failed logins per account before LPF_LOGIN_FREE_ATTEMPTS (default: 3)
+                          delays start (per client IP: 20)
+  --login-delay S         first delay, doubling up to 60 s LPF_LOGIN_DELAY     (default: 1)
   -h, --help         show this help
   --version          show the version
 
@@ -33,6 +44,32 @@ Example:
 `;
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Each limit from its flag, else its environment twin, else its default. */
+function parseLimits(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): ServerLimits {
+  const pick = (flag: string): string | undefined => {
+    const value = values[flag];
+    return typeof value === 'string' ? value : env[`LPF_${flag.toUpperCase().replace(/-/g, '_')}`];
+  };
+  const d = DEFAULT_LIMITS;
+  const count = (flag: string, fallback: number, min = 1) => (pick(flag) === undefined ? fallback : parseCount(pick(flag) as string, `--${flag}`, min));
+  const seconds = (flag: string, fallbackMs: number) => (pick(flag) === undefined ? fallbackMs : parseSeconds(pick(flag) as string, `--${flag}`));
+  const bytes = (flag: string, fallback: number) => (pick(flag) === undefined ? fallback : parseBytes(pick(flag) as string, `--${flag}`));
+  const freeAttempts = count('login-free-attempts', d.accountThrottle.freeAttempts, 0);
+  const baseDelayMs = seconds('login-delay', d.accountThrottle.baseDelayMs);
+  return {
+    maxConnections: count('max-connections', d.maxConnections),
+    maxPerAddress: count('max-per-address', d.maxPerAddress),
+    loginTimeoutMs: seconds('login-timeout', d.loginTimeoutMs),
+    idleTimeoutMs: seconds('idle-timeout', d.idleTimeoutMs),
+    maxFileSize: bytes('max-file-size', d.maxFileSize),
+    quotaBytes: bytes('quota', d.quotaBytes),
+    minPasswordBytes: count('min-password', d.minPasswordBytes),
+    registrationsPerHour: count('register-limit', d.registrationsPerHour, 0),
+    accountThrottle: { ...d.accountThrottle, freeAttempts, baseDelayMs },
+    addressThrottle: { ...d.addressThrottle, freeAttempts: Math.max(freeAttempts, d.addressThrottle.freeAttempts), baseDelayMs },
+  };
+}
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(argv, {
@@ -44,8 +81,16 @@ async function main(argv: string[]): Promise<void> {
     cert: { type: 'string' },
     key: { type: 'string' },
     plain: { type: 'boolean' },
+    'max-connections': { type: 'string' },
+    'max-per-address': { type: 'string' },
     'login-timeout': { type: 'string' },
     'idle-timeout': { type: 'string' },
+    'max-file-size': { type: 'string' },
+    quota: { type: 'string' },
+    'min-password': { type: 'string' },
+    'register-limit': { type: 'string' },
+    'login-free-attempts': { type: 'string' },
+    'login-delay': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -68,10 +113,7 @@ async function main(argv: string[]): Promise<void> {
     root,
     allowRegistration: !(values['no-register'] || env.LPF_NO_REGISTER === '1'),
     tls,
-    limits: {
-      loginTimeoutMs: parseSeconds(values['login-timeout'] ?? env.LPF_LOGIN_TIMEOUT ?? '120', '--login-timeout'),
-      idleTimeoutMs: parseSeconds(values['idle-timeout'] ?? env.LPF_IDLE_TIMEOUT ?? '300', '--idle-timeout'),
-    },
+    limits: parseLimits(values, env),
     log,
   });
   const address = await server.listen();

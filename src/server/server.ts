@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { FileAccounts } from './accounts/file-accounts.js';
 import type { Logger } from './logger.js';
-import { Session, type SessionContext, type SessionLimits } from './session.js';
+import { systemClock } from './limits/clock.js';
+import { ConnectionLimiter } from './limits/connection-limiter.js';
+import type { ServerLimits } from './limits/limits.js';
+import { LoginThrottle } from './limits/login-throttle.js';
+import { QuotaKeeper } from './limits/quota.js';
+import { RateWindow } from './limits/rate-window.js';
+import { encodeMessage } from '../protocol/index.js';
+import { Session, type SessionContext } from './session.js';
 import { DiskStorage } from './storage/disk-storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
 
@@ -25,7 +32,7 @@ export interface ServerOptions {
   allowRegistration: boolean;
   /** The certificate and key to speak TLS with; undefined for plain TCP (--plain). */
   tls: TlsIdentity | undefined;
-  limits: SessionLimits;
+  limits: ServerLimits;
   log: Logger;
 }
 
@@ -35,20 +42,44 @@ export class LpfServer {
   readonly #sessions = new Set<Session>();
   #nextId = 1;
   #context: SessionContext | undefined;
+  readonly #connections: ConnectionLimiter;
+  /**
+   * Connections over a limit, by peer address and port, with the reason they are told once the TLS
+   * handshake is done (the TLS socket handed to #accept is not the TCP socket counted in #count).
+   */
+  readonly #refusals = new Map<string, string>();
 
   constructor(options: ServerOptions) {
     this.#options = options;
+    this.#connections = new ConnectionLimiter(options.limits);
     const accept = (socket: Socket) => this.#accept(socket);
     if (options.tls) {
       const { cert, key } = options.tls;
-      this.#server = createTlsServer({ ...TLS_OPTIONS, cert, key, noDelay: true }, accept);
+      this.#server = createTlsServer({ ...TLS_OPTIONS, cert, key, noDelay: true });
+      this.#server.on('secureConnection', accept);
       // A failed handshake (a port scanner, a plain client) concerns only that connection.
       this.#server.on('tlsClientError', (err, socket) => {
         options.log.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
       });
     } else {
-      this.#server = createServer({ noDelay: true }, accept);
+      this.#server = createServer({ noDelay: true });
     }
+    // Counted at TCP accept, before any TLS handshake, so handshakes count against the limits too.
+    this.#server.on('connection', (socket: Socket) => this.#count(socket));
+    if (!options.tls) this.#server.on('connection', accept);
+    // A hard backstop well past the polite limit: the kernel-level accept is refused outright.
+    this.#server.maxConnections = options.limits.maxConnections * 2;
+  }
+
+  #count(socket: Socket): void {
+    const address = socket.remoteAddress ?? 'unknown';
+    const refusal = this.#connections.open(address);
+    const key = peerKey(socket);
+    if (refusal) this.#refusals.set(key, refusal);
+    socket.once('close', () => {
+      this.#connections.release(address);
+      this.#refusals.delete(key);
+    });
   }
 
   /** Prepares the data folder and starts listening; resolves with the bound address. */
@@ -61,7 +92,18 @@ export class LpfServer {
     await accounts.load();
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;
-    this.#context = { accounts, storage: new DiskStorage(root), log, allowRegistration, limits };
+    const storage = new DiskStorage(root);
+    this.#context = {
+      accounts,
+      storage,
+      log,
+      allowRegistration,
+      limits,
+      accountThrottle: new LoginThrottle(limits.accountThrottle, systemClock),
+      addressThrottle: new LoginThrottle(limits.addressThrottle, systemClock),
+      registrations: new RateWindow(limits.registrationsPerHour, 3_600_000, systemClock),
+      quota: new QuotaKeeper(storage, limits.quotaBytes),
+    };
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -85,6 +127,15 @@ export class LpfServer {
       socket.destroy();
       return;
     }
+    const refusal = this.#refusals.get(peerKey(socket));
+    if (refusal) {
+      this.#options.log.warn({ peer: socket.remoteAddress, reason: refusal }, 'connection refused');
+      socket.end(encodeMessage({ type: 'error', code: 'LPF_ERR_BUSY', message: refusal }));
+      // Read (and drop) whatever comes, so the client's close is seen and the slot freed at once.
+      socket.resume();
+      socket.setTimeout(5000, () => socket.destroy());
+      return;
+    }
     const session = new Session(socket, this.#nextId++, context);
     this.#sessions.add(session);
     socket.once('close', () => this.#sessions.delete(session));
@@ -100,4 +151,8 @@ async function warnIfReadableByOthers(log: Logger, ...paths: (string | undefined
       log.warn({ path, mode: `0${(mode & 0o777).toString(8)}` }, 'secret file is readable by other users; run chmod 600 on it');
     }
   }
+}
+
+function peerKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }

@@ -13,30 +13,33 @@ import {
   MAX_DATA_PAYLOAD,
   PROTOCOL_VERSION,
   normalizeRemoteName,
+  normalizeUserName,
   paginateEntries,
   type Message,
   type MessageOf,
 } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
 import type { Accounts } from './accounts/accounts.js';
+import type { LoginThrottle } from './limits/login-throttle.js';
+import type { ServerLimits } from './limits/limits.js';
+import type { QuotaKeeper } from './limits/quota.js';
+import type { RateWindow } from './limits/rate-window.js';
 import type { Logger } from './logger.js';
 import type { Storage, UploadSink } from './storage/storage.js';
 
 export const SERVER_AGENT = 'lpf-server/0.1.0';
 
-export interface SessionLimits {
-  /** A connection must log in within this long (a person may be typing a password). */
-  loginTimeoutMs: number;
-  /** A connection with no traffic either way for this long is dropped; a live transfer never is. */
-  idleTimeoutMs: number;
-}
-
+/** What every session shares: the stores, and the state of the abuse limits. */
 export interface SessionContext {
   accounts: Accounts;
   storage: Storage;
   log: Logger;
   allowRegistration: boolean;
-  limits: SessionLimits;
+  limits: ServerLimits;
+  accountThrottle: LoginThrottle;
+  addressThrottle: LoginThrottle;
+  registrations: RateWindow;
+  quota: QuotaKeeper;
 }
 
 /** Requests a logged-in client may make. */
@@ -61,9 +64,12 @@ export class Session {
   #user: string | undefined;
   #upload: ActiveUpload | undefined;
   readonly #loginTimer: NodeJS.Timeout;
+  /** The client's address, the key of the per-address limits. */
+  readonly #address: string;
 
   constructor(socket: Socket, id: number, ctx: SessionContext) {
     this.#ctx = ctx;
+    this.#address = socket.remoteAddress ?? 'unknown';
     this.#log = ctx.log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
     this.#conn = new Connection(socket, {
       message: (m) => this.#onMessage(m),
@@ -154,17 +160,48 @@ export class Session {
   }
 
   async #auth(message: MessageOf<'login' | 'register'>): Promise<void> {
-    const { accounts } = this.#ctx;
-    if (message.type === 'register' && !this.#ctx.allowRegistration) {
-      throw new LpfError('LPF_ERR_AUTH', 'registration is turned off on this server');
-    }
-    const user =
-      message.type === 'register'
-        ? await accounts.register(message.user, message.password)
-        : await accounts.verify(message.user, message.password);
+    const user = message.type === 'register' ? await this.#register(message) : await this.#login(message);
     this.#user = user;
     this.#log.info({ user, command: message.type }, message.type === 'register' ? 'registered' : 'logged in');
     this.#conn.send({ type: 'authed', user });
+  }
+
+  async #register(message: MessageOf<'register'>): Promise<string> {
+    const { accounts, allowRegistration, limits, registrations } = this.#ctx;
+    if (!allowRegistration) throw new LpfError('LPF_ERR_AUTH', 'registration is turned off on this server');
+    normalizeUserName(message.user);
+    if (Buffer.byteLength(message.password, 'utf8') < limits.minPasswordBytes) {
+      throw new LpfError('LPF_ERR_BAD_PASSWORD', `the password must be at least ${limits.minPasswordBytes} characters long`);
+    }
+    if (!registrations.take(this.#address)) {
+      throw new LpfError('LPF_ERR_THROTTLED', 'too many new accounts from your address; try again later');
+    }
+    return accounts.register(message.user, message.password);
+  }
+
+  /**
+   * A login is refused unchecked while its account name or its address is in
+   * a delay window; unknown names are treated exactly like real ones.
+   */
+  async #login(message: MessageOf<'login'>): Promise<string> {
+    const { accounts, accountThrottle, addressThrottle } = this.#ctx;
+    const account = [`user:${message.user.toLowerCase()}`];
+    const address = [`addr:${this.#address}`];
+    const wait = Math.max(accountThrottle.waitFor(account), addressThrottle.waitFor(address));
+    if (wait > 0) {
+      throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
+    }
+    try {
+      const user = await accounts.verify(message.user, message.password);
+      accountThrottle.succeeded(account[0] as string);
+      return user;
+    } catch (err) {
+      if (err instanceof LpfError && err.code === 'LPF_ERR_AUTH') {
+        accountThrottle.failed(account);
+        addressThrottle.failed(address);
+      }
+      throw err;
+    }
   }
 
   async #list(): Promise<void> {
@@ -179,14 +216,27 @@ export class Session {
 
   async #delete(message: MessageOf<'delete'>): Promise<void> {
     const name = normalizeRemoteName(message.name);
-    await this.#ctx.storage.delete(this.#requireUser(), name);
+    const user = this.#requireUser();
+    await this.#ctx.quota.freed(user, await this.#ctx.storage.delete(user, name));
     this.#log.info({ user: this.#user, command: 'delete', name }, 'deleted');
     this.#conn.send({ type: 'ok' });
   }
 
   async #startUpload(message: MessageOf<'upload'>): Promise<void> {
     const name = normalizeRemoteName(message.name);
-    const sink = await this.#ctx.storage.createUpload(this.#requireUser(), name);
+    const user = this.#requireUser();
+    const { limits, quota, storage } = this.#ctx;
+    if (message.size > limits.maxFileSize) {
+      throw new LpfError('LPF_ERR_TOO_LARGE', `the file is ${message.size} bytes; this server takes files up to ${limits.maxFileSize} bytes`);
+    }
+    await quota.reserve(user, message.size);
+    let sink: UploadSink;
+    try {
+      sink = await storage.createUpload(user, name);
+    } catch (err) {
+      await quota.settle(user, message.size, undefined);
+      throw err;
+    }
     this.#upload = { name, size: message.size, received: 0, hash: createHash('sha256'), sink, started: Date.now() };
     this.#log.info({ user: this.#user, command: 'upload', name, size: message.size }, 'upload started');
     this.#state = 'upload';
@@ -216,8 +266,9 @@ export class Session {
     if (sha256 !== message.sha256) {
       throw new LpfError('LPF_ERR_CHECKSUM', `checksum mismatch for ${JSON.stringify(upload.name)}: the data was corrupted in transit`);
     }
-    await upload.sink.commit();
+    const stored = await upload.sink.commit();
     this.#upload = undefined;
+    await this.#ctx.quota.settle(this.#requireUser(), upload.size, stored);
     const ms = Date.now() - upload.started;
     this.#log.info({ user: this.#user, command: 'upload', name: upload.name, size: upload.size, ms }, 'upload stored');
     this.#conn.send({ type: 'stored', name: upload.name, size: upload.size, sha256 });
@@ -269,6 +320,7 @@ export class Session {
     if (interrupted) {
       this.#upload = undefined;
       void interrupted.sink.abort();
+      void this.#ctx.quota.settle(this.#user as string, interrupted.size, undefined);
       this.#log.info({ user: this.#user, name: interrupted.name, received: interrupted.received }, 'upload interrupted; partial data removed');
     }
     this.#log.info({ reason: error?.message ?? 'closed' }, 'disconnected');

@@ -62,12 +62,21 @@ export interface ServerOptions {
   /** Let the server make (or reuse) its own certificate in its root instead of the shared test one. */
   ownCertificate?: boolean;
   port?: number;
+  /** Keep the server's safe default limits instead of the raised ones functional tests need. */
+  defaultLimits?: boolean;
 }
+
+/**
+ * Functional tests run many clients and sign-ups from 127.0.0.1 with short
+ * passwords: they raise those limits explicitly, as the README tells load
+ * tests to. The limits themselves are tested with their defaults.
+ */
+const RAISED_LIMITS = ['--max-per-address', '1000', '--register-limit', '100000', '--min-password', '1'];
 
 /** Starts lpf-server on 127.0.0.1 with an ephemeral port and a fresh temporary root. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'lpf-e2e-')));
-  const args = [...(options.args ?? [])];
+  const args = [...(options.defaultLimits ? [] : RAISED_LIMITS), ...(options.args ?? [])];
   if (!options.ownCertificate && !args.includes('--plain') && !args.includes('--cert')) args.push(...(await sharedCertificateArgs()));
   const port = String(options.port ?? 0);
   const child = spawn(process.execPath, [LPF_SERVER, '--host', '127.0.0.1', '--port', port, '--root', root, ...args], {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
 import { DEFAULT_CHUNK_SIZE, type ListEntry } from '../../protocol/index.js';
@@ -21,8 +21,12 @@ export class DiskStorage implements Storage {
     this.#partialRoot = join(root, 'partial');
   }
 
+  /**
+   * Regular files only, seen with lstat: a symbolic link placed in a user's
+   * folder (by anyone with shell access) is neither listed nor followed.
+   */
   async list(user: string): Promise<ListEntry[]> {
-    const dir = join(this.#filesRoot, user);
+    const dir = await this.#userDir(user);
     let names: string[];
     try {
       names = await readdir(dir);
@@ -32,20 +36,20 @@ export class DiskStorage implements Storage {
     }
     const entries: ListEntry[] = [];
     for (const name of names.sort()) {
-      try {
-        const info = await stat(join(dir, name));
-        if (info.isFile()) entries.push({ name, size: info.size, mtime: wireTime(info.mtimeMs) });
-      } catch {
-        // Deleted between readdir and stat: not listed.
-      }
+      const info = await lstat(join(dir, name)).catch(() => undefined); // gone since readdir: not listed
+      if (info?.isFile()) entries.push({ name, size: info.size, mtime: wireTime(info.mtimeMs) });
     }
     return entries;
+  }
+
+  async usage(user: string): Promise<number> {
+    return (await this.list(user)).reduce((sum, e) => sum + e.size, 0);
   }
 
   async read(user: string, name: string): Promise<StoredFile> {
     let handle: FileHandle;
     try {
-      handle = await open(join(this.#filesRoot, user, name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      handle = await open(join(await this.#userDir(user), name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ELOOP')) throw notFound(name);
       throw storageError(err, `open ${JSON.stringify(name)}`);
@@ -61,7 +65,7 @@ export class DiskStorage implements Storage {
 
   async createUpload(user: string, name: string): Promise<UploadSink> {
     const partialDir = join(this.#partialRoot, user);
-    const finalDir = join(this.#filesRoot, user);
+    const finalDir = await this.#userDir(user);
     try {
       await mkdir(partialDir, { recursive: true });
       await mkdir(finalDir, { recursive: true });
@@ -78,13 +82,27 @@ export class DiskStorage implements Storage {
     return new DiskUpload(stream, partialPath, finalDir, join(finalDir, name));
   }
 
-  async delete(user: string, name: string): Promise<void> {
+  async delete(user: string, name: string): Promise<number> {
+    const path = join(await this.#userDir(user), name);
     try {
-      await unlink(join(this.#filesRoot, user, name));
+      const info = await lstat(path);
+      if (!info.isFile()) throw notFound(name);
+      await unlink(path);
+      return info.size;
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw notFound(name);
       throw storageError(err, `delete ${JSON.stringify(name)}`);
     }
+  }
+
+  /** The user's folder, refusing one that has been replaced by a symbolic link (it could lead anywhere). */
+  async #userDir(user: string): Promise<string> {
+    const dir = join(this.#filesRoot, user);
+    const info = await lstat(dir).catch(() => undefined);
+    if (info && !info.isDirectory()) {
+      throw new LpfError('LPF_ERR_SERVER', 'your storage folder on the server is not a plain folder; ask the admin');
+    }
+    return dir;
   }
 }
 
@@ -112,12 +130,14 @@ class DiskUpload implements UploadSink {
     this.#stream.once('drain', callback);
   }
 
-  async commit(): Promise<void> {
+  async commit(): Promise<{ replaced: number }> {
     try {
       await closeDurably(this.#stream);
+      const previous = await lstat(this.#finalPath).catch(() => undefined);
       await rename(this.#partialPath, this.#finalPath);
       await syncDirectory(this.#finalDir);
       this.#done = true;
+      return { replaced: previous?.isFile() ? previous.size : 0 };
     } catch (err) {
       await this.abort();
       throw storageError(err, 'store the file');

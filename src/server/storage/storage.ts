@@ -8,8 +8,8 @@ export interface UploadSink {
   write(chunk: Buffer): boolean;
   /** Registers the callback for when a full buffer has drained. */
   onDrain(callback: () => void): void;
-  /** Flushes everything to stable storage and atomically replaces the final name. */
-  commit(): Promise<void>;
+  /** Flushes everything to stable storage and atomically replaces the final name; resolves with the size of the file it replaced (0 if none). */
+  commit(): Promise<{ replaced: number }>;
   /** Drops the partial data; the final name is untouched. Safe to call more than once. */
   abort(): Promise<void>;
 }
@@ -26,5 +26,8 @@ export interface Storage {
   /** Opens a file for reading; a concurrent replacement does not affect a reader that has opened. */
   read(user: string, name: string): Promise<StoredFile>;
   createUpload(user: string, name: string): Promise<UploadSink>;
-  delete(user: string, name: string): Promise<void>;
+  /** Deletes a file; resolves with its size. */
+  delete(user: string, name: string): Promise<number>;
+  /** Bytes the user's committed files take. */
+  usage(user: string): Promise<number>;
 }

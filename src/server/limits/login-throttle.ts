@@ -1,0 +1,82 @@
+/**
+ * Slows password guessing: after a few free failures, each key (an account
+ * name, a client address) must wait a doubling delay before its next attempt
+ * is even checked. An attempt inside the window is refused without looking at
+ * the password, so a guesser gains nothing by hammering. Unknown accounts are
+ * throttled exactly like real ones, so the throttle reveals nothing either.
+ */
+import type { Clock } from './clock.js';
+
+export interface ThrottleOptions {
+  /** Failures allowed before delays start. */
+  freeAttempts: number;
+  /** The first delay; each further failure doubles it. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_THROTTLE: ThrottleOptions = { freeAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 };
+
+interface Record {
+  failures: number;
+  /** No attempt is checked before this time. */
+  blockedUntil: number;
+  lastFailure: number;
+}
+
+/** Bounds memory under a flood of distinct keys: the oldest entries go first. */
+const MAX_KEYS = 100_000;
+
+export class LoginThrottle {
+  readonly #options: ThrottleOptions;
+  readonly #clock: Clock;
+  readonly #records = new Map<string, Record>();
+
+  constructor(options: ThrottleOptions, clock: Clock) {
+    this.#options = options;
+    this.#clock = clock;
+  }
+
+  /** Milliseconds until these keys may try again; 0 when an attempt may be checked now. */
+  waitFor(keys: string[]): number {
+    const now = this.#clock();
+    let wait = 0;
+    for (const key of keys) {
+      const record = this.#fresh(key, now);
+      if (record) wait = Math.max(wait, record.blockedUntil - now);
+    }
+    return wait;
+  }
+
+  /** Counts a failed attempt against every key. */
+  failed(keys: string[]): void {
+    const now = this.#clock();
+    for (const key of keys) {
+      const record = this.#fresh(key, now) ?? { failures: 0, blockedUntil: 0, lastFailure: now };
+      record.failures += 1;
+      record.lastFailure = now;
+      const over = record.failures - this.#options.freeAttempts;
+      if (over >= 0) {
+        record.blockedUntil = now + Math.min(this.#options.baseDelayMs * 2 ** Math.min(over, 30), this.#options.maxDelayMs);
+      }
+      this.#records.delete(key); // re-insert: Map order is then least-recently-failed first
+      this.#records.set(key, record);
+    }
+    while (this.#records.size > MAX_KEYS) this.#records.delete(this.#records.keys().next().value as string);
+  }
+
+  /** A successful login clears the account's record (not the address's: one's own account must not launder guesses). */
+  succeeded(key: string): void {
+    this.#records.delete(key);
+  }
+
+  /** The record, unless it is old enough to forget (twice the longest delay since the last failure). */
+  #fresh(key: string, now: number): Record | undefined {
+    const record = this.#records.get(key);
+    if (record && now - record.lastFailure > 2 * this.#options.maxDelayMs) {
+      this.#records.delete(key);
+      return undefined;
+    }
+    return record;
+  }
+}

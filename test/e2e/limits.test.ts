@@ -1,0 +1,202 @@
+/** Abuse limits with their defaults or small values: throttled logins, sign-up limits, connection caps, sizes, quotas, symlinks. */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PROTOCOL_VERSION, type Message } from '../../src/protocol/index.js';
+import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { RawPeer } from '../helpers/raw-client.js';
+
+/** One login attempt on a fresh connection; resolves with the server's answer. */
+async function tryLogin(port: number, user: string, password: string): Promise<Message> {
+  const peer = await RawPeer.connect(port);
+  try {
+    peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'guesser' });
+    await peer.next();
+    peer.send({ type: 'login', user, password });
+    return await peer.next();
+  } finally {
+    peer.close();
+  }
+}
+
+const codeOf = (m: Message) => (m.type === 'error' ? m.code : m.type);
+
+describe('login throttling', () => {
+  let server: RunningServer;
+  before(async () => {
+    // The delay is shortened so the test can wait it out; the attempt counts are the defaults.
+    server = await startServer({ defaultLimits: true, args: ['--login-delay', '0.5', '--register-limit', '100'] });
+    assert.equal((await runLpf([server.address, '-list'], { env: asUser('owner', 'the-right-password', true) })).code, 0);
+  });
+  after(() => server.stop());
+
+  test('20 wrong passwords in a row: only the first few are even checked, and the owner gets back in after the delay', async () => {
+    const replies: string[] = [];
+    for (let i = 0; i < 20; i++) replies.push(codeOf(await tryLogin(server.port, 'owner', `guess-${i}`)));
+    const checked = replies.filter((c) => c === 'LPF_ERR_AUTH').length;
+    assert.ok(checked <= 4, `at most 3 free attempts and one after the first delay were checked, got ${replies.join(',')}`);
+    assert.equal(replies.filter((c) => c === 'LPF_ERR_THROTTLED').length, 20 - checked);
+    // The right password during the window is refused too: the window does not depend on the password.
+    assert.equal(codeOf(await tryLogin(server.port, 'owner', 'the-right-password')), 'LPF_ERR_THROTTLED');
+    // After the delay, the real owner logs in (bounded wait: the delay doubles from 0.5 s).
+    let ok = false;
+    for (let i = 0; i < 40 && !ok; i++) {
+      await sleep(250);
+      ok = codeOf(await tryLogin(server.port, 'owner', 'the-right-password')) === 'authed';
+    }
+    assert.ok(ok, 'the owner logs in once the delay has passed');
+  });
+
+  test('an unknown user and a wrong password get identical replies, and are throttled alike', async () => {
+    assert.equal((await runLpf([server.address, '-list'], { env: asUser('known', 'known-password', true) })).code, 0);
+    const wrong: Message[] = [];
+    const unknown: Message[] = [];
+    for (let i = 0; i < 6; i++) {
+      wrong.push(await tryLogin(server.port, 'known', `nope-${i}`));
+      unknown.push(await tryLogin(server.port, 'stranger', `nope-${i}`));
+    }
+    assert.deepEqual(wrong[0], unknown[0]);
+    assert.deepEqual(wrong[0], { type: 'error', code: 'LPF_ERR_AUTH', message: 'wrong user name or password' });
+    assert.deepEqual(wrong.map(codeOf), unknown.map(codeOf));
+  });
+});
+
+describe('registration limits', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ defaultLimits: true, args: ['--register-limit', '2'] });
+  });
+  after(() => server.stop());
+
+  test('a short password is refused at sign-up (default minimum 8)', async () => {
+    const r = await runLpf([server.address, '-list'], { env: asUser('shorty', 'short', true) });
+    assert.equal(r.code, 6);
+    assert.match(r.stderr, /at least 8 characters/);
+  });
+
+  test('sign-ups per address are limited', async () => {
+    const codes: (number | null)[] = [];
+    for (const name of ['reg1', 'reg2', 'reg3']) {
+      codes.push((await runLpf([server.address, '-list'], { env: asUser(name, 'long-enough-pw', true) })).code);
+    }
+    // The refused short password above counted as an attempt; at most 2 in all.
+    assert.ok(codes.includes(13), `codes: ${codes}`);
+    const refused = await runLpf([server.address, '-list'], { env: asUser('reg4', 'long-enough-pw', true) });
+    assert.equal(refused.code, 13);
+    assert.match(refused.stderr, /LPF_ERR_THROTTLED/);
+  });
+});
+
+describe('connection caps', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ defaultLimits: true, args: ['--max-per-address', '4'] });
+  });
+  after(() => server.stop());
+
+  test('connections past the per-address cap get a clear refusal; freeing one lets the next in', async () => {
+    const held = await Promise.all(Array.from({ length: 4 }, () => RawPeer.connect(server.port)));
+    const refused = await runLpf([server.address, '-ping']);
+    assert.equal(refused.code, 13, refused.stderr);
+    assert.match(refused.stderr, /too many connections from your address/);
+    held[0]?.close();
+    await held[0]?.closed;
+    await sleep(100);
+    const ok = await runLpf([server.address, '-ping']);
+    assert.equal(ok.code, 0, ok.stderr);
+    for (const p of held) p.close();
+  });
+});
+
+describe('500 connections that send nothing', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ defaultLimits: true });
+  });
+  after(() => server.stop());
+
+  test('the server survives them and serves again once they are gone', async () => {
+    const sockets: Socket[] = [];
+    const deadline = Date.now() + 15_000;
+    try {
+      for (let i = 0; i < 500 && Date.now() < deadline; i++) {
+        const socket = connect({ host: '127.0.0.1', port: server.port });
+        socket.on('error', () => {});
+        sockets.push(socket);
+        if (i % 50 === 49) await sleep(10);
+      }
+      await sleep(500);
+      assert.equal(server.process.exitCode, null, 'still running');
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    await sleep(300);
+    const r = await runLpf([server.address, '-ping']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+describe('sizes, quotas and symlinks', () => {
+  let server: RunningServer;
+  let dir: { path: string; cleanup(): Promise<void> };
+  const quinn = asUser('quinn', 'quinn-password');
+  before(async () => {
+    server = await startServer({ args: ['--max-file-size', '8K', '--quota', '12K'] });
+    dir = await tempDir();
+    await runLpf([server.address, '-list'], { env: asUser('quinn', 'quinn-password', true) });
+  });
+  after(async () => {
+    await server.stop();
+    await dir.cleanup();
+  });
+
+  test('a file over --max-file-size is refused and nothing is stored', async () => {
+    await writeFile(join(dir.path, 'big'), Buffer.alloc(9 * 1024));
+    const r = await runLpf([server.address, '-upload', join(dir.path, 'big')], { env: quinn });
+    assert.equal(r.code, 13, r.stderr);
+    assert.match(r.stderr, /LPF_ERR_TOO_LARGE/);
+    assert.deepEqual(await readdir(join(server.root, 'files', 'quinn')).catch(() => []), []);
+  });
+
+  test('the quota counts stored files, frees on delete, and allows replacing within it', async () => {
+    await writeFile(join(dir.path, 'six'), Buffer.alloc(6 * 1024));
+    assert.equal((await runLpf([server.address, '-upload', join(dir.path, 'six'), 'a'], { env: quinn })).code, 0);
+    const over = await runLpf([server.address, '-upload', join(dir.path, 'six'), 'b'], { env: quinn });
+    assert.equal(over.code, 0, 'exactly at the quota: 12 KiB');
+    const full = await runLpf([server.address, '-upload', join(dir.path, 'six'), 'c'], { env: quinn });
+    assert.equal(full.code, 13, full.stderr);
+    assert.match(full.stderr, /LPF_ERR_QUOTA/);
+    assert.equal((await runLpf([server.address, '-delete', 'b'], { env: quinn })).code, 0);
+    assert.equal((await runLpf([server.address, '-upload', join(dir.path, 'six'), 'c'], { env: quinn })).code, 0);
+  });
+
+  test('a symbolic link in a user folder is neither listed nor followed', async () => {
+    const outside = join(dir.path, 'outside.txt');
+    await writeFile(outside, 'not yours');
+    const userDir = join(server.root, 'files', 'quinn');
+    await symlink(outside, join(userDir, 'link'));
+    const list = await runLpf([server.address, '-list'], { env: quinn });
+    assert.doesNotMatch(list.stdout, /link/);
+    const down = await runLpf([server.address, '-download', 'link', join(dir.path, 'got')], { env: quinn });
+    assert.equal(down.code, 7, down.stderr);
+    const del = await runLpf([server.address, '-delete', 'link'], { env: quinn });
+    assert.equal(del.code, 7);
+    assert.equal(await readFile(outside, 'utf8'), 'not yours');
+    await rm(join(userDir, 'link'));
+  });
+
+  test("a user folder replaced by a link to another folder is refused", async () => {
+    await runLpf([server.address, '-list'], { env: asUser('rita', 'rita-password', true) });
+    const elsewhere = join(dir.path, 'elsewhere');
+    await mkdir(elsewhere);
+    await writeFile(join(elsewhere, 'x'), 'x');
+    await rm(join(server.root, 'files', 'rita'), { recursive: true, force: true });
+    await symlink(elsewhere, join(server.root, 'files', 'rita'));
+    const r = await runLpf([server.address, '-list'], { env: asUser('rita', 'rita-password') });
+    assert.equal(r.code, 10, r.stderr);
+    assert.doesNotMatch(r.stdout, /\bx\b/);
+  });
+});
