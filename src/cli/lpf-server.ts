@@ -36,6 +36,8 @@ Limits (defaults are safe for a public server; raise them for load tests):
   --login-free-attempts N failed logins per account before LPF_LOGIN_FREE_ATTEMPTS (default: 3)
                           delays start (per client IP: 20)
   --login-delay S         first delay, doubling up to 60 s LPF_LOGIN_DELAY     (default: 1)
+  --grace S          on SIGTERM/SIGINT, seconds to let   LPF_GRACE  (default: 30)
+                     commands in flight finish; a second signal stops at once
   -h, --help         show this help
   --version          show the version
 
@@ -91,6 +93,7 @@ async function main(argv: string[]): Promise<void> {
     'register-limit': { type: 'string' },
     'login-free-attempts': { type: 'string' },
     'login-delay': { type: 'string' },
+    grace: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -119,12 +122,22 @@ async function main(argv: string[]): Promise<void> {
   const address = await server.listen();
   log.info({ host: address.address, port: address.port, root, tls: tls ? 'on' : 'off', fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined, version: VERSION }, 'listening');
 
-  const stop = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    server.close().then(() => process.exit(0));
+  const graceMs = parseSeconds(values.grace ?? env.LPF_GRACE ?? '30', '--grace');
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: stopping now');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopping = true;
+    log.info({ signal, graceSeconds: graceMs / 1000 }, 'shutting down: no new connections; commands in flight may finish');
+    server.shutdown(graceMs).then(() => {
+      log.info('stopped');
+      process.exit(0);
+    });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

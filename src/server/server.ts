@@ -14,6 +14,7 @@ import { RateWindow } from './limits/rate-window.js';
 import { encodeMessage } from '../protocol/index.js';
 import { Session, type SessionContext } from './session.js';
 import { DiskStorage } from './storage/disk-storage.js';
+import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
 
 /** TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. */
@@ -34,6 +35,8 @@ export interface ServerOptions {
   tls: TlsIdentity | undefined;
   limits: ServerLimits;
   log: Logger;
+  /** Where files live; by default on disk under `root`. */
+  storage?: Storage;
 }
 
 export class LpfServer {
@@ -48,6 +51,8 @@ export class LpfServer {
    * handshake is done (the TLS socket handed to #accept is not the TCP socket counted in #count).
    */
   readonly #refusals = new Map<string, string>();
+  /** Every open TCP connection, sessions or not. */
+  readonly #sockets = new Set<Socket>();
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -76,7 +81,9 @@ export class LpfServer {
     const refusal = this.#connections.open(address);
     const key = peerKey(socket);
     if (refusal) this.#refusals.set(key, refusal);
+    this.#sockets.add(socket);
     socket.once('close', () => {
+      this.#sockets.delete(socket);
       this.#connections.release(address);
       this.#refusals.delete(key);
     });
@@ -92,7 +99,7 @@ export class LpfServer {
     await accounts.load();
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;
-    const storage = new DiskStorage(root);
+    const storage = this.#options.storage ?? new DiskStorage(root);
     this.#context = {
       accounts,
       storage,
@@ -114,11 +121,29 @@ export class LpfServer {
     return this.#server.address() as AddressInfo;
   }
 
-  /** Stops accepting, drops every connection, and resolves when the listener is closed. */
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  /**
+   * Graceful shutdown: stops accepting at once, closes idle connections with a
+   * reason, lets commands in flight finish for up to `graceMs`, then cuts the
+   * rest. Resolves when every connection is gone.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const sessions = [...this.#sessions];
+    for (const session of sessions) session.drain();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all(sessions.map((s) => s.closed)), grace]);
+    clearTimeout(timer);
     for (const session of this.#sessions) session.destroy();
-    await closed;
+    for (const socket of this.#sockets) socket.destroy(); // handshakes and refusals still pending
+    await listenerClosed;
+  }
+
+  /** Stops at once, cutting every connection. */
+  close(): Promise<void> {
+    return this.shutdown(0);
   }
 
   #accept(socket: Socket): void {

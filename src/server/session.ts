@@ -69,6 +69,9 @@ export class Session {
 
   constructor(socket: Socket, id: number, ctx: SessionContext) {
     this.#ctx = ctx;
+    this.closed = new Promise((resolve) => {
+      this.#markClosed = resolve;
+    });
     this.#address = socket.remoteAddress ?? 'unknown';
     this.#log = ctx.log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
     this.#conn = new Connection(socket, {
@@ -86,9 +89,23 @@ export class Session {
     }, loginTimeoutMs);
   }
 
-  /** Closes the connection at once (server shutdown). */
+  /** Resolves once the connection is closed, for whatever reason. */
+  readonly closed: Promise<void>;
+  #markClosed!: () => void;
+  #draining = false;
+
+  /**
+   * Graceful shutdown: an idle connection is told and closed now; one in the
+   * middle of a command finishes it first (a transfer in flight completes).
+   */
+  drain(): void {
+    this.#draining = true;
+    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#fail(shuttingDown());
+  }
+
+  /** Closes the connection at once (the shutdown grace period is over). */
   destroy(): void {
-    this.#conn.close(new LpfError('LPF_ERR_CONNECTION_LOST', 'server shutting down'));
+    this.#conn.close(shuttingDown());
   }
 
   #onMessage(message: Message): void {
@@ -135,6 +152,7 @@ export class Session {
     task().then(
       () => {
         if (this.#state === 'busy') this.#state = this.#user ? 'ready' : 'auth';
+        if (this.#draining && this.#state !== 'upload') return this.#fail(shuttingDown());
         this.#conn.release();
       },
       (err: unknown) => {
@@ -238,6 +256,8 @@ export class Session {
       throw err;
     }
     this.#upload = { name, size: message.size, received: 0, hash: createHash('sha256'), sink, started: Date.now() };
+    // A disk that fills up mid-transfer fails the upload now, not when the client has sent everything.
+    sink.onError((err) => this.#fail(toLpfError(err, 'LPF_ERR_SERVER')));
     this.#log.info({ user: this.#user, command: 'upload', name, size: message.size }, 'upload started');
     this.#state = 'upload';
     this.#conn.send({ type: 'ready', offset: 0 });
@@ -324,5 +344,10 @@ export class Session {
       this.#log.info({ user: this.#user, name: interrupted.name, received: interrupted.received }, 'upload interrupted; partial data removed');
     }
     this.#log.info({ reason: error?.message ?? 'closed' }, 'disconnected');
+    this.#markClosed();
   }
+}
+
+function shuttingDown(): LpfError {
+  return new LpfError('LPF_ERR_SHUTDOWN', 'the server is shutting down; try again in a moment');
 }

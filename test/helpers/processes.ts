@@ -53,6 +53,9 @@ export interface RunningServer {
   process: ChildProcess;
   /** Every JSON log line so far. */
   logs: Record<string, unknown>[];
+  /** Resolves with the exit code when the server exits by itself. */
+  exited: Promise<number | null>;
+  /** Stops the server (if running), removes a temporary root, and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -105,6 +108,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     address: `127.0.0.1:${boundPort}`,
     process: child,
     logs,
+    exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;

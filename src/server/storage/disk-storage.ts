@@ -75,7 +75,7 @@ export class DiskStorage implements Storage {
     const partialPath = join(partialDir, `${randomBytes(12).toString('hex')}.part`);
     let stream: WriteStream;
     try {
-      stream = await createDurableFile(partialPath, 0o600);
+      stream = await this.openPartial(partialPath);
     } catch (err) {
       throw storageError(err, 'create the upload file');
     }
@@ -95,6 +95,11 @@ export class DiskStorage implements Storage {
     }
   }
 
+  /** Creates the file an upload is written to (a seam for tests that inject write failures). */
+  protected openPartial(path: string): Promise<WriteStream> {
+    return createDurableFile(path, 0o600);
+  }
+
   /** The user's folder, refusing one that has been replaced by a symbolic link (it could lead anywhere). */
   async #userDir(user: string): Promise<string> {
     const dir = join(this.#filesRoot, user);
@@ -112,14 +117,23 @@ class DiskUpload implements UploadSink {
   readonly #finalDir: string;
   readonly #finalPath: string;
   #done = false;
+  #error: Error | undefined;
+  #onError: ((error: Error) => void) | undefined;
 
   constructor(stream: WriteStream, partialPath: string, finalDir: string, finalPath: string) {
     this.#stream = stream;
     this.#partialPath = partialPath;
     this.#finalDir = finalDir;
     this.#finalPath = finalPath;
-    // A write failure (disk full, I/O error) is reported by commit(); until then, keep it from crashing the process.
-    stream.on('error', () => {});
+    stream.on('error', (err) => {
+      this.#error ??= err;
+      this.#onError?.(storageError(err, 'store the file'));
+    });
+  }
+
+  onError(callback: (error: Error) => void): void {
+    this.#onError = callback;
+    if (this.#error) callback(storageError(this.#error, 'store the file'));
   }
 
   write(chunk: Buffer): boolean {
@@ -132,6 +146,7 @@ class DiskUpload implements UploadSink {
 
   async commit(): Promise<{ replaced: number }> {
     try {
+      if (this.#error) throw this.#error;
       await closeDurably(this.#stream);
       const previous = await lstat(this.#finalPath).catch(() => undefined);
       await rename(this.#partialPath, this.#finalPath);

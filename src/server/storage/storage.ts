@@ -8,6 +8,8 @@ export interface UploadSink {
   write(chunk: Buffer): boolean;
   /** Registers the callback for when a full buffer has drained. */
   onDrain(callback: () => void): void;
+  /** Registers the callback for a write failure (disk full, I/O error), reported as soon as it happens. */
+  onError(callback: (error: Error) => void): void;
   /** Flushes everything to stable storage and atomically replaces the final name; resolves with the size of the file it replaced (0 if none). */
   commit(): Promise<{ replaced: number }>;
   /** Drops the partial data; the final name is untouched. Safe to call more than once. */

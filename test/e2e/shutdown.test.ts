@@ -1,0 +1,72 @@
+/** Graceful shutdown: SIGTERM lets a transfer in flight finish, tells idle clients why, and exits 0. */
+import assert from 'node:assert/strict';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256File, writeRandomFile } from '../helpers/files.js';
+import { asUser, collect, runLpf, spawnLpf, startServer, tempDir } from '../helpers/processes.js';
+import { RawPeer } from '../helpers/raw-client.js';
+
+async function waitForPartialData(dir: string, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const parts = await readdir(dir).catch(() => [] as string[]);
+    const sizes = await Promise.all(parts.map((p) => stat(join(dir, p)).then((s) => s.size, () => 0)));
+    if (sizes.some((s) => s > 0)) return;
+    if (Date.now() > deadline) assert.fail('the upload never started');
+    await sleep(5);
+  }
+}
+
+test('SIGTERM during an upload: the upload completes, idle clients are told, then the server exits 0', async () => {
+  const dir = await tempDir();
+  const server = await startServer({ args: ['--grace', '60'] });
+  try {
+    const big = join(dir.path, 'big.bin');
+    await writeRandomFile(big, 300 * 1024 * 1024);
+    await runLpf([server.address, '-list'], { env: asUser('sam', 'sams-password', true) });
+    const idle = await RawPeer.session(server.port, 'sam', 'sams-password', false);
+
+    const upload = collect(spawnLpf([server.address, '-upload', big, 'big.bin'], { env: asUser('sam', 'sams-password') }), 120_000);
+    await waitForPartialData(join(server.root, 'partial', 'sam'), 20_000);
+    server.process.kill('SIGTERM');
+
+    const idleReply = await idle.next();
+    assert.equal(idleReply.type === 'error' && idleReply.code, 'LPF_ERR_SHUTDOWN');
+
+    const result = await upload;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await server.exited, 0);
+    assert.equal(await sha256File(join(server.root, 'files', 'sam', 'big.bin')), await sha256File(big));
+    assert.ok(server.logs.some((l) => l.msg === 'stopped'));
+    // Once it is down, new clients get a clear "connection refused".
+    const after = await runLpf([server.address, '-ping']);
+    assert.equal(after.code, 3);
+  } finally {
+    await server.stop();
+    await dir.cleanup();
+  }
+});
+
+test('a second signal stops the server at once', async () => {
+  const dir = await tempDir();
+  const server = await startServer({ args: ['--grace', '60'] });
+  try {
+    const big = join(dir.path, 'big2.bin');
+    await writeRandomFile(big, 300 * 1024 * 1024);
+    await runLpf([server.address, '-list'], { env: asUser('tom', 'toms-password', true) });
+    const upload = collect(spawnLpf([server.address, '-upload', big, 'big.bin'], { env: asUser('tom', 'toms-password') }), 120_000);
+    await waitForPartialData(join(server.root, 'partial', 'tom'), 20_000);
+    server.process.kill('SIGTERM');
+    await sleep(20);
+    server.process.kill('SIGTERM');
+    assert.equal(await server.exited, 143);
+    const result = await upload;
+    assert.notEqual(result.code, 0, 'the cut-off client reports the failure');
+    await assert.rejects(stat(join(server.root, 'files', 'tom', 'big.bin')));
+  } finally {
+    await server.stop();
+    await dir.cleanup();
+  }
+});
