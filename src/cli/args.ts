@@ -41,8 +41,10 @@ export function parsePort(text: string, what: string): number {
 /** Parses a positive number of seconds (fractions allowed) into milliseconds. */
 export function parseSeconds(text: string, what: string): number {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-  if (!(seconds > 0)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a positive number of seconds`);
-  return Math.round(seconds * 1000);
+  const ms = Math.round(seconds * 1000);
+  // Below a millisecond would round to 0, which for a socket timeout means "never".
+  if (!(ms >= 1)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a number of seconds of at least 0.001`);
+  return ms;
 }
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };

@@ -36,6 +36,8 @@ Limits (defaults are safe for a public server; raise them for load tests):
   --login-free-attempts N failed logins per account before LPF_LOGIN_FREE_ATTEMPTS (default: 3)
                           delays start (per client IP: 20)
   --login-delay S         first delay, doubling up to 60 s LPF_LOGIN_DELAY     (default: 1)
+  --partial-ttl S         keep cut-off uploads this long   LPF_PARTIAL_TTL     (default: 86400, 24 h)
+                          for a resume
   --grace S          on SIGTERM/SIGINT, seconds to let   LPF_GRACE  (default: 30)
                      commands in flight finish; a second signal stops at once
   -h, --help         show this help
@@ -68,6 +70,7 @@ function parseLimits(values: Record<string, string | boolean | undefined>, env: 
     quotaBytes: bytes('quota', d.quotaBytes),
     minPasswordBytes: count('min-password', d.minPasswordBytes),
     registrationsPerHour: count('register-limit', d.registrationsPerHour, 0),
+    partialTtlMs: seconds('partial-ttl', d.partialTtlMs),
     accountThrottle: { ...d.accountThrottle, freeAttempts, baseDelayMs },
     addressThrottle: { ...d.addressThrottle, freeAttempts: Math.max(freeAttempts, d.addressThrottle.freeAttempts), baseDelayMs },
   };
@@ -94,6 +97,7 @@ async function main(argv: string[]): Promise<void> {
     'login-free-attempts': { type: 'string' },
     'login-delay': { type: 'string' },
     grace: { type: 'string' },
+    'partial-ttl': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });

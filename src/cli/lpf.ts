@@ -29,6 +29,8 @@ Commands:
 
 Options:
   --force                   let -download replace an existing local file
+  --long, -l                with -list: exact sizes and each file's checksum
+  --checksum                after a transfer, print the file's checksum (LPF-SHA256)
   --quiet                   print nothing but errors
   --ca FILE                 verify the server's certificate with these CA certificates (PEM)
                             instead of remembering its fingerprint on first use
@@ -67,6 +69,8 @@ interface Invocation {
   address: string;
   operands: string[];
   force: boolean;
+  long: boolean;
+  checksum: boolean;
   quiet: boolean;
   ca: string | undefined;
   plain: boolean;
@@ -80,6 +84,8 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
     list: { type: 'boolean' },
     delete: { type: 'boolean' },
     force: { type: 'boolean' },
+    long: { type: 'boolean', short: 'l' },
+    checksum: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
     ca: { type: 'string' },
     plain: { type: 'boolean' },
@@ -105,6 +111,8 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
     address,
     operands,
     force: values.force === true,
+    long: values.long === true,
+    checksum: values.checksum === true,
     quiet: values.quiet === true,
     ca: values.ca,
     plain: values.plain === true,
@@ -167,7 +175,8 @@ async function execute(client: LpfClient, inv: Invocation): Promise<void> {
       const [local, remote = basename(local as string)] = inv.operands as [string, string?];
       const progress = await createProgress(`↑ ${remote}`, showProgress);
       const result = await client.upload(local, remote, progress.listener).finally(() => progress.stop());
-      return say(`uploaded ${summary(result)}`);
+      say(`uploaded ${summary(result)}`);
+      return inv.checksum ? void process.stdout.write(`${checksumLine(result)}\n`) : undefined;
     }
     case 'download': {
       const [remote, local = basename(remote as string)] = inv.operands as [string, string?];
@@ -175,10 +184,11 @@ async function execute(client: LpfClient, inv: Invocation): Promise<void> {
       const result = await client
         .download(remote, local, { force: inv.force, onProgress: progress.listener })
         .finally(() => progress.stop());
-      return say(`downloaded ${summary(result)} to ${local}`);
+      say(`downloaded ${summary(result)} to ${local}`);
+      return inv.checksum ? void process.stdout.write(`${checksumLine(result)}\n`) : undefined;
     }
     case 'list':
-      return printList(await client.list());
+      return printList(await client.list({ checksums: inv.long }), inv.long);
     case 'delete': {
       const name = inv.operands[0] as string;
       await client.delete(name);
@@ -188,17 +198,25 @@ async function execute(client: LpfClient, inv: Invocation): Promise<void> {
 }
 
 function summary(r: TransferResult): string {
-  return `${r.name} (${formatBytes(r.size)}) in ${formatDuration(r.ms)}, ${formatRate(r.size, r.ms)}`;
+  const resumed = r.resumedFrom > 0 ? `, resumed after ${formatBytes(r.resumedFrom)}` : '';
+  const moved = r.size - r.resumedFrom;
+  return `${r.name} (${formatBytes(r.size)}${resumed}) in ${formatDuration(r.ms)}, ${formatRate(moved, r.ms)}`;
 }
 
-function printList(entries: ListEntry[]): void {
+/** BSD-style checksum line, as `shasum --tag` prints, naming lpf's block checksum. */
+function checksumLine(r: TransferResult): string {
+  return `LPF-SHA256 (${r.name}) = ${r.sha256}`;
+}
+
+function printList(entries: ListEntry[], long: boolean): void {
   if (entries.length === 0) {
     if (process.stdout.isTTY) process.stdout.write('no files\n');
     return;
   }
-  const sizes = entries.map((e) => formatBytes(e.size));
+  const sizes = entries.map((e) => (long ? String(e.size) : formatBytes(e.size)));
   const width = Math.max(...sizes.map((s) => s.length));
-  const lines = entries.map((e, i) => `${(sizes[i] as string).padStart(width)}  ${formatTime(e.mtime)}  ${e.name}`);
+  const checksum = (e: ListEntry) => (long ? `${e.sha256 ?? '?'.repeat(64)}  ` : '');
+  const lines = entries.map((e, i) => `${(sizes[i] as string).padStart(width)}  ${formatTime(e.mtime)}  ${checksum(e)}${e.name}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

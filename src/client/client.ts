@@ -3,13 +3,13 @@
  * time; progress is reported as data, and drawing it is the caller's job.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { WriteStream } from 'node:fs';
-import { access, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { access, open, realpath, type FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LpfError, isErrorCode } from '../errors.js';
 import {
+  ContentHasher,
   DEFAULT_CHUNK_SIZE,
   PROTOCOL_VERSION,
   normalizeRemoteName,
@@ -19,7 +19,8 @@ import {
   type MessageType,
 } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
-import { closeDurably, createDurableFile } from '../util/durable-file.js';
+import { readRange } from '../util/read-range.js';
+import { LocalPartial, type PartialWriter } from './local-partial.js';
 import { VERSION } from '../version.js';
 import { formatAddress, type ServerAddress } from './address.js';
 import { openTransport, type TlsPolicy } from './transport.js';
@@ -40,9 +41,12 @@ export type ProgressListener = (bytesDone: number, bytesTotal: number) => void;
 export interface TransferResult {
   name: string;
   size: number;
+  /** lpf's content checksum (see ContentHasher), lowercase hex. */
   sha256: string;
   /** Wall-clock duration of the transfer, in milliseconds. */
   ms: number;
+  /** Bytes an earlier, cut-off attempt had already moved (not sent again). */
+  resumedFrom: number;
 }
 
 export interface DownloadOptions {
@@ -119,8 +123,9 @@ export class LpfClient {
     return (await this.#expect('authed')).user;
   }
 
-  async list(): Promise<ListEntry[]> {
-    this.#conn.send({ type: 'list' });
+  /** The user's files; with `checksums`, each with its content checksum (the server may have to compute it). */
+  async list(options: { checksums?: boolean } = {}): Promise<ListEntry[]> {
+    this.#conn.send(options.checksums ? { type: 'list', long: true } : { type: 'list' });
     const entries: ListEntry[] = [];
     for (;;) {
       const page = await this.#expect('list_page');
@@ -134,7 +139,10 @@ export class LpfClient {
     await this.#expect('ok');
   }
 
-  /** Uploads a local file; the server stores it under `remoteName` only once every byte arrived intact. */
+  /**
+   * Uploads a local file; the server stores it under `remoteName` only once every byte arrived intact.
+   * If an earlier upload of the same unchanged file was cut off, only the rest is sent.
+   */
   async upload(localPath: string, remoteName: string, onProgress?: ProgressListener): Promise<TransferResult> {
     const name = normalizeRemoteName(remoteName);
     const handle = await openLocal(localPath);
@@ -143,41 +151,56 @@ export class LpfClient {
       const info = await handle.stat();
       if (!info.isFile()) throw new LpfError('LPF_ERR_LOCAL_IO', `${localPath} is not a regular file`);
       const size = info.size;
-      this.#conn.send({ type: 'upload', name, size });
-      await this.#expect('ready');
-      onProgress?.(0, size);
-      const sha256 = await this.#sendFile(handle, size, onProgress);
+      this.#conn.send({ type: 'upload', name, size, key: await contentKey(localPath, info) });
+      const { offset } = await this.#expect('ready');
+      if (offset > size) throw new LpfError('LPF_ERR_PROTOCOL', `the server offered to resume at ${offset}, past the end`);
+      const hasher = new ContentHasher();
+      // What the server already holds is not sent again, but it is hashed here: the checksum covers the whole file.
+      if (offset > 0) await readRange(handle, 0, offset, (chunk) => hasher.update(chunk)).catch(rethrowLocal);
+      onProgress?.(offset, size);
+      await this.#sendRange(handle, offset, size, hasher, onProgress);
+      const sha256 = hasher.digest();
       this.#conn.send({ type: 'end', sha256 });
       const stored = await this.#expect('stored');
       if (stored.sha256 !== sha256 || stored.size !== size) {
         throw new LpfError('LPF_ERR_CHECKSUM', 'the server stored something other than what was sent');
       }
-      return { name: stored.name, size, sha256, ms: performance.now() - started };
+      return { name: stored.name, size, sha256, ms: performance.now() - started, resumedFrom: offset };
     } finally {
       await handle.close();
     }
   }
 
-  /** Downloads a file to `localPath` through a temporary file, renamed into place once complete and verified. */
+  /**
+   * Downloads a file to `localPath` through a partial file beside it, renamed into place once complete
+   * and verified. A partial left by a cut-off download of the same, unchanged file is continued.
+   */
   async download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
     const name = normalizeRemoteName(remoteName);
     if (!options.force) await refuseExisting(localPath);
     const started = performance.now();
-    const temp = join(dirname(localPath), `.${basename(localPath)}.${randomBytes(4).toString('hex')}.lpf-part`);
-    // Open the local file before asking: file data may follow the server's answer in the same packet.
-    const out = await createDurableFile(temp, 0o644).catch((err: unknown) => {
-      throw localError(err, `cannot write in ${dirname(localPath)}`);
-    });
+    const partial = new LocalPartial(localPath, name, formatAddress(this.address));
+    const resume = await partial.resumable();
+    this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
+    // Input stays held until the partial file is open: DATA follows this answer at once.
+    const file = await this.#expect('file', { keepHold: true });
+    let writer: PartialWriter;
     try {
-      const { size, sha256 } = await this.#receiveFile(name, out, options.onProgress);
+      if (file.offset !== 0 && file.offset !== resume?.offset) throw new LpfError('LPF_ERR_PROTOCOL', `the server resumed at ${file.offset}, not where asked`);
+      writer = await partial.open(file, file.offset === 0 ? [] : (resume?.digests ?? []));
+    } finally {
+      this.#conn.release();
+    }
+    try {
+      const sha256 = await this.#receiveFile(writer, file.size, file.offset, options.onProgress);
       if (!options.force) await refuseExisting(localPath);
-      await rename(temp, localPath).catch((err: unknown) => {
-        throw localError(err, `cannot create ${localPath}`);
-      });
-      return { name, size, sha256, ms: performance.now() - started };
+      await partial.complete();
+      return { name, size: file.size, sha256, ms: performance.now() - started, resumedFrom: file.offset };
     } catch (err) {
-      out.destroy();
-      await rm(temp, { force: true });
+      // Damaged data must not be resumed from; anything else (a cut connection) keeps the partial for next time.
+      const code = (err as LpfError).code;
+      if (code === 'LPF_ERR_CHECKSUM' || code === 'LPF_ERR_SIZE_MISMATCH' || code === 'LPF_ERR_PROTOCOL') await partial.discard();
+      else await writer.suspend();
       throw err;
     }
   }
@@ -203,61 +226,48 @@ export class LpfClient {
     this.#serverAgent = welcome.agent;
   }
 
-  async #sendFile(handle: FileHandle, size: number, onProgress?: ProgressListener): Promise<string> {
-    const hash = createHash('sha256');
-    if (size === 0) return hash.digest('hex');
-    const stream = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: DEFAULT_CHUNK_SIZE, autoClose: false });
-    let sent = 0;
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        // The server may refuse mid-way (disk full); stop sending and report its reason.
-        if (this.#failure || this.#inbox.length > 0) break;
-        hash.update(chunk);
-        sent += chunk.length;
-        if (!this.#conn.sendData(chunk)) await this.#conn.drained();
-        onProgress?.(sent, size);
-      }
-    } catch (err) {
-      throw localError(err, 'cannot read the local file');
-    } finally {
-      stream.destroy();
-    }
+  /** Sends bytes [start, size) of the file as DATA, hashing them, with backpressure. */
+  async #sendRange(handle: FileHandle, start: number, size: number, hasher: ContentHasher, onProgress?: ProgressListener): Promise<void> {
+    let sent = start;
+    const stopped = () => this.#failure !== undefined || this.#inbox.length > 0;
+    await readRange(handle, start, size, async (chunk) => {
+      // The server may refuse mid-way (disk full); stop sending and report its reason.
+      if (stopped()) return false;
+      hasher.update(chunk);
+      sent += chunk.length;
+      if (!this.#conn.sendData(chunk)) await this.#conn.drained();
+      onProgress?.(sent, size);
+      return true;
+    }).catch(rethrowLocal);
     if (sent !== size) {
       // Either the server answered early (its answer is in the inbox) or the file changed under us.
-      if (this.#inbox.length > 0 || this.#failure) await this.#expect('stored');
+      if (stopped()) await this.#expect('stored');
       throw new LpfError('LPF_ERR_LOCAL_IO', 'the local file changed size while it was being sent');
     }
-    return hash.digest('hex');
   }
 
-  /** Asks for a file and writes what arrives to `out`, verifying size and checksum. */
-  async #receiveFile(name: string, out: WriteStream, onProgress?: ProgressListener): Promise<{ size: number; sha256: string }> {
-    const hash = createHash('sha256');
-    out.on('error', (err) => this.#conn.close(localError(err, 'cannot write the local file')));
-    let size = 0; // set from the "file" answer, which always comes before the data
-    let received = 0;
+  /** Writes the DATA that arrives to `writer` from `offset` on, verifying size and checksum. */
+  async #receiveFile(writer: PartialWriter, size: number, offset: number, onProgress?: ProgressListener): Promise<string> {
+    let received = offset;
+    onProgress?.(received, size);
+    writer.onError((err) => this.#conn.close(localError(err, 'cannot write the local file')));
     this.#dataSink = (chunk) => {
       received += chunk.length;
       if (received > size) throw new LpfError('LPF_ERR_PROTOCOL', 'the server sent more than the announced size');
-      hash.update(chunk);
-      if (!out.write(chunk)) {
+      if (!writer.write(chunk)) {
         this.#conn.hold();
-        out.once('drain', () => this.#conn.release());
+        writer.onDrain(() => this.#conn.release());
       }
       onProgress?.(received, size);
     };
     try {
-      this.#conn.send({ type: 'download', name });
-      size = (await this.#expect('file')).size;
-      onProgress?.(received, size);
       const end = await this.#expect('end');
-      await closeDurably(out).catch((err: unknown) => {
+      const sha256 = await writer.finish().catch((err: unknown) => {
         throw localError(err, 'cannot write the local file');
       });
-      const sha256 = hash.digest('hex');
       if (received !== size) throw new LpfError('LPF_ERR_SIZE_MISMATCH', `received ${received} of ${size} bytes`);
-      if (end.sha256 !== sha256) throw new LpfError('LPF_ERR_CHECKSUM', 'checksum mismatch: the data was corrupted in transit');
-      return { size, sha256 };
+      if (end.sha256 !== sha256) throw new LpfError('LPF_ERR_CHECKSUM', 'checksum mismatch: the data was corrupted; the partial download was removed');
+      return sha256;
     } finally {
       this.#dataSink = undefined;
     }
@@ -291,7 +301,8 @@ export class LpfClient {
     waiter?.reject(this.#failure);
   }
 
-  async #next(): Promise<Message> {
+  /** The next message. With `keepHold`, input stays held until the caller calls #conn.release(). */
+  async #next(keepHold = false): Promise<Message> {
     while (this.#inbox.length === 0) {
       if (this.#failure) throw this.#failure;
       await new Promise<void>((resolve, reject) => {
@@ -300,13 +311,14 @@ export class LpfClient {
     }
     const message = this.#inbox.shift() as Message;
     // setImmediate runs after the awaiting code's microtasks: only then may more input arrive.
-    setImmediate(() => this.#conn.release());
+    if (!keepHold) setImmediate(() => this.#conn.release());
     return message;
   }
 
   /** The next message, which must be of `type`; a server error becomes a thrown LpfError with the server's code. */
-  async #expect<T extends MessageType>(type: T): Promise<MessageOf<T>> {
-    const message = await this.#next();
+  async #expect<T extends MessageType>(type: T, options: { keepHold?: boolean } = {}): Promise<MessageOf<T>> {
+    const message = await this.#next(options.keepHold);
+    if (options.keepHold && message.type !== type) setImmediate(() => this.#conn.release());
     if (message.type === type) return message as MessageOf<T>;
     if (message.type === 'error') {
       throw new LpfError(isErrorCode(message.code) ? message.code : 'LPF_ERR_SERVER', message.message);
@@ -338,4 +350,18 @@ function localError(err: unknown, what: string): LpfError {
   const e = err as NodeJS.ErrnoException;
   const why = e.code === 'ENOENT' ? 'no such file or folder' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
   return new LpfError('LPF_ERR_LOCAL_IO', `${what}: ${why}`, { cause: err });
+}
+
+/**
+ * Names the content of a local file for the server, so that an upload of the
+ * same, unchanged file finds its cut-off partial: path, size, mtime, inode.
+ * Only a hash goes over the wire.
+ */
+async function contentKey(path: string, info: Stats): Promise<string> {
+  const real = await realpath(path).catch(() => path);
+  return createHash('sha256').update(`${real}\0${info.size}\0${info.mtimeMs}\0${info.ino}\0${info.dev}`).digest('hex');
+}
+
+function rethrowLocal(err: unknown): never {
+  throw localError(err, 'cannot read the local file');
 }

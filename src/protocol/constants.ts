@@ -15,6 +15,9 @@ export const MAX_DATA_PAYLOAD = 4 * 1024 * 1024;
 /** The chunk size senders use for file data: large enough to amortise per-frame costs. */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 
+/** Block size of the content checksum; resumed transfers restart on a block boundary. */
+export const BLOCK_SIZE = 4 * 1024 * 1024;
+
 /** Longest remote file name, in UTF-8 bytes (the common file-system limit). */
 export const MAX_NAME_BYTES = 255;
 

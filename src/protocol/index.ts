@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './encoder.js';
 export * from './decoder.js';
 export * from './names.js';
+export * from './content-hash.js';

@@ -10,6 +10,8 @@ export interface ListEntry {
   size: number;
   /** Modification time, milliseconds since the Unix epoch. */
   mtime: number;
+  /** The content checksum, when the listing was asked for with `long`. */
+  sha256?: string;
 }
 
 export type Message =
@@ -22,20 +24,25 @@ export type Message =
   | { type: 'register'; user: string; password: string }
   | { type: 'login'; user: string; password: string }
   | { type: 'authed'; user: string }
-  | { type: 'list' }
+  | { type: 'list'; long?: boolean }
   | { type: 'list_page'; entries: ListEntry[]; done: boolean }
   | { type: 'delete'; name: string }
-  | { type: 'upload'; name: string; size: number }
+  /** `key` names the sender's content, so that a cut-off upload of the same content can resume. */
+  | { type: 'upload'; name: string; size: number; key?: string }
   | { type: 'ready'; offset: number }
   | { type: 'end'; sha256: string }
   | { type: 'stored'; name: string; size: number; sha256: string }
-  | { type: 'download'; name: string }
-  | { type: 'file'; name: string; size: number; mtime: number };
+  /** With `offset`, resume a download, provided the file still has this `size` and `mtime`. */
+  | { type: 'download'; name: string; offset?: number; size?: number; mtime?: number }
+  /** DATA follows from `offset` (0 unless a resume was asked for and the file is unchanged). */
+  | { type: 'file'; name: string; size: number; mtime: number; offset: number };
 
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
-type FieldKind = 'string' | 'uint' | 'bool' | 'sha256' | 'entries';
+type BaseKind = 'string' | 'uint' | 'bool' | 'sha256' | 'entries';
+/** A trailing "?" marks an optional field: absent is fine, present must be valid. */
+type FieldKind = BaseKind | `${BaseKind}?`;
 
 interface Spec {
   code: number;
@@ -56,15 +63,15 @@ export const SPECS: { readonly [T in MessageType]: Spec } = {
   register: { code: 0x10, fields: { user: 'string', password: 'string' } },
   login: { code: 0x11, fields: { user: 'string', password: 'string' } },
   authed: { code: 0x12, fields: { user: 'string' } },
-  list: { code: 0x20, fields: {} },
+  list: { code: 0x20, fields: { long: 'bool?' } },
   list_page: { code: 0x21, fields: { entries: 'entries', done: 'bool' } },
   delete: { code: 0x22, fields: { name: 'string' } },
-  upload: { code: 0x30, fields: { name: 'string', size: 'uint' } },
+  upload: { code: 0x30, fields: { name: 'string', size: 'uint', key: 'string?' } },
   ready: { code: 0x31, fields: { offset: 'uint' } },
   end: { code: 0x32, fields: { sha256: 'sha256' } },
   stored: { code: 0x33, fields: { name: 'string', size: 'uint', sha256: 'sha256' } },
-  download: { code: 0x34, fields: { name: 'string' } },
-  file: { code: 0x35, fields: { name: 'string', size: 'uint', mtime: 'uint' } },
+  download: { code: 0x34, fields: { name: 'string', offset: 'uint?', size: 'uint?', mtime: 'uint?' } },
+  file: { code: 0x35, fields: { name: 'string', size: 'uint', mtime: 'uint', offset: 'uint' } },
 };
 
 const TYPE_BY_CODE = new Map<number, MessageType>(
@@ -89,11 +96,12 @@ function isUint(value: unknown): value is number {
 function isEntry(value: unknown): value is ListEntry {
   if (typeof value !== 'object' || value === null) return false;
   const e = value as Record<string, unknown>;
-  return typeof e.name === 'string' && isUint(e.size) && isUint(e.mtime);
+  return typeof e.name === 'string' && isUint(e.size) && isUint(e.mtime) && (e.sha256 === undefined || fieldIsValid('sha256', e.sha256));
 }
 
 function fieldIsValid(kind: FieldKind, value: unknown): boolean {
-  switch (kind) {
+  if (kind.endsWith('?')) return value === undefined || fieldIsValid(kind.slice(0, -1) as BaseKind, value);
+  switch (kind as BaseKind) {
     case 'string':
       return typeof value === 'string';
     case 'uint':
@@ -121,9 +129,9 @@ export function validateMessage(type: MessageType, body: unknown): Message {
   for (const [field, kind] of Object.entries(SPECS[type].fields)) {
     const value = source[field];
     if (!fieldIsValid(kind, value)) {
-      throw protocolError(`${type}: field "${field}" is missing or not a valid ${kind}`);
+      throw protocolError(`${type}: field "${field}" is missing or not a valid ${kind.replace('?', '')}`);
     }
-    message[field] = value;
+    if (value !== undefined) message[field] = value;
   }
   return message as Message;
 }

@@ -51,6 +51,7 @@ export class LpfServer {
    * handshake is done (the TLS socket handed to #accept is not the TCP socket counted in #count).
    */
   readonly #refusals = new Map<string, string>();
+  #sweeper: NodeJS.Timeout | undefined;
   /** Every open TCP connection, sessions or not. */
   readonly #sockets = new Set<Socket>();
 
@@ -74,6 +75,18 @@ export class LpfServer {
     if (!options.tls) this.#server.on('connection', accept);
     // A hard backstop well past the polite limit: the kernel-level accept is refused outright.
     this.#server.maxConnections = options.limits.maxConnections * 2;
+  }
+
+  /** Removes partial uploads nobody resumed within the TTL: now, then periodically. */
+  #startSweeping(storage: Storage, ttlMs: number): void {
+    const sweep = () =>
+      storage.sweepPartials(ttlMs).then(
+        (removed) => removed > 0 && this.#options.log.info({ removed }, 'removed stale partial uploads'),
+        (err: Error) => this.#options.log.warn({ err: err.message }, 'could not sweep partial uploads'),
+      );
+    void sweep();
+    this.#sweeper = setInterval(sweep, Math.min(ttlMs / 2, 3_600_000));
+    this.#sweeper.unref();
   }
 
   #count(socket: Socket): void {
@@ -111,6 +124,7 @@ export class LpfServer {
       registrations: new RateWindow(limits.registrationsPerHour, 3_600_000, systemClock),
       quota: new QuotaKeeper(storage, limits.quotaBytes),
     };
+    this.#startSweeping(storage, limits.partialTtlMs);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -127,6 +141,7 @@ export class LpfServer {
    * rest. Resolves when every connection is gone.
    */
   async shutdown(graceMs: number): Promise<void> {
+    clearInterval(this.#sweeper);
     const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const sessions = [...this.#sessions];
     for (const session of sessions) session.drain();

@@ -4,10 +4,10 @@
  * Input is held while an async command runs, so a pipelining client cannot
  * make the server run two commands of one connection at once.
  */
-import { createHash, type Hash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { LpfError, toLpfError } from '../errors.js';
 import {
+  ContentHasher,
   LIST_PAGE_BYTES,
   LIST_PAGE_SIZE,
   MAX_DATA_PAYLOAD,
@@ -50,9 +50,12 @@ type State = 'hello' | 'auth' | 'ready' | 'busy' | 'upload' | 'closed';
 interface ActiveUpload {
   name: string;
   size: number;
+  /** Bytes held so far, counting what an earlier attempt left. */
   received: number;
-  hash: Hash;
+  hasher: ContentHasher;
   sink: UploadSink;
+  /** Keyed uploads cut off midway are kept for a resume. */
+  resumable: boolean;
   started: number;
 }
 
@@ -133,7 +136,7 @@ export class Session {
       case 'ping':
         return this.#pong(message);
       case 'list':
-        return this.#run('list', () => this.#list());
+        return this.#run('list', () => this.#list(message));
       case 'delete':
         return this.#run('delete', () => this.#delete(message));
       case 'upload':
@@ -222,8 +225,8 @@ export class Session {
     }
   }
 
-  async #list(): Promise<void> {
-    const entries = await this.#ctx.storage.list(this.#requireUser());
+  async #list(message: MessageOf<'list'>): Promise<void> {
+    const entries = await this.#ctx.storage.list(this.#requireUser(), { checksums: message.long === true });
     this.#log.info({ user: this.#user, command: 'list', count: entries.length }, 'list');
     const pages = paginateEntries(entries, LIST_PAGE_SIZE, LIST_PAGE_BYTES);
     for (const [i, page] of pages.entries()) {
@@ -250,17 +253,18 @@ export class Session {
     await quota.reserve(user, message.size);
     let sink: UploadSink;
     try {
-      sink = await storage.createUpload(user, name);
+      sink = await storage.createUpload(user, name, { size: message.size, key: message.key });
     } catch (err) {
       await quota.settle(user, message.size, undefined);
       throw err;
     }
-    this.#upload = { name, size: message.size, received: 0, hash: createHash('sha256'), sink, started: Date.now() };
+    const hasher = new ContentHasher({ previous: sink.digests, onBlock: (digest) => sink.recordBlock(digest) });
+    this.#upload = { name, size: message.size, received: sink.offset, hasher, sink, resumable: message.key !== undefined, started: Date.now() };
     // A disk that fills up mid-transfer fails the upload now, not when the client has sent everything.
-    sink.onError((err) => this.#fail(toLpfError(err, 'LPF_ERR_SERVER')));
-    this.#log.info({ user: this.#user, command: 'upload', name, size: message.size }, 'upload started');
+    sink.onError((err) => void this.#abandonUpload().then(() => this.#fail(toLpfError(err, 'LPF_ERR_SERVER'))));
+    this.#log.info({ user, command: 'upload', name, size: message.size, offset: sink.offset }, sink.offset > 0 ? 'upload resumed' : 'upload started');
     this.#state = 'upload';
-    this.#conn.send({ type: 'ready', offset: 0 });
+    this.#conn.send({ type: 'ready', offset: sink.offset });
   }
 
   #onData(chunk: Buffer): void {
@@ -268,9 +272,10 @@ export class Session {
     if (this.#state !== 'upload' || !upload) return this.#refuse('file data outside an upload');
     upload.received += chunk.length;
     if (upload.received > upload.size) {
-      return this.#fail(new LpfError('LPF_ERR_SIZE_MISMATCH', `upload is larger than the announced ${upload.size} bytes`));
+      const error = new LpfError('LPF_ERR_SIZE_MISMATCH', `upload is larger than the announced ${upload.size} bytes`);
+      return void this.#abandonUpload().then(() => this.#fail(error));
     }
-    upload.hash.update(chunk);
+    upload.hasher.update(chunk);
     if (!upload.sink.write(chunk)) {
       this.#conn.hold();
       upload.sink.onDrain(() => this.#conn.release());
@@ -280,13 +285,16 @@ export class Session {
   async #finishUpload(message: MessageOf<'end'>): Promise<void> {
     const upload = this.#upload as ActiveUpload;
     if (upload.received !== upload.size) {
+      await this.#abandonUpload();
       throw new LpfError('LPF_ERR_SIZE_MISMATCH', `received ${upload.received} of the announced ${upload.size} bytes`);
     }
-    const sha256 = upload.hash.digest('hex');
+    const sha256 = upload.hasher.digest();
     if (sha256 !== message.sha256) {
-      throw new LpfError('LPF_ERR_CHECKSUM', `checksum mismatch for ${JSON.stringify(upload.name)}: the data was corrupted in transit`);
+      // Bad data must not be resumed from: the next attempt starts over.
+      await this.#abandonUpload();
+      throw new LpfError('LPF_ERR_CHECKSUM', `checksum mismatch for ${JSON.stringify(upload.name)}: the data was corrupted in transit; nothing was stored`);
     }
-    const stored = await upload.sink.commit();
+    const stored = await upload.sink.commit({ sha256, digests: [...upload.hasher.digests] });
     this.#upload = undefined;
     await this.#ctx.quota.settle(this.#requireUser(), upload.size, stored);
     const ms = Date.now() - upload.started;
@@ -294,19 +302,30 @@ export class Session {
     this.#conn.send({ type: 'stored', name: upload.name, size: upload.size, sha256 });
   }
 
+  /** Drops the upload in progress and its partial data (it failed: nothing of it may be resumed). */
+  async #abandonUpload(): Promise<void> {
+    const upload = this.#upload;
+    if (!upload) return;
+    this.#upload = undefined;
+    await upload.sink.abort();
+    await this.#ctx.quota.settle(this.#user as string, upload.size, undefined);
+  }
+
   async #download(message: MessageOf<'download'>): Promise<void> {
     const name = normalizeRemoteName(message.name);
-    const file = await this.#ctx.storage.read(this.#requireUser(), name);
-    const hash = createHash('sha256');
+    const { offset, size, mtime } = message;
+    const resume = offset !== undefined && size !== undefined && mtime !== undefined ? { offset, size, mtime } : undefined;
+    const file = await this.#ctx.storage.read(this.#requireUser(), name, resume);
+    const hasher = new ContentHasher({ previous: file.prefixDigests });
     const started = Date.now();
-    this.#conn.send({ type: 'file', name, size: file.size, mtime: file.mtime });
-    let sent = 0;
+    this.#conn.send({ type: 'file', name, size: file.size, mtime: file.mtime, offset: file.offset });
+    let sent = file.offset;
     try {
       for await (const chunk of file.stream as AsyncIterable<Buffer>) {
         if (this.#conn.closed) throw new LpfError('LPF_ERR_CONNECTION_LOST', 'client went away');
         // A file that grows while being sent is cut at the size announced.
         const piece = sent + chunk.length > file.size ? chunk.subarray(0, file.size - sent) : chunk;
-        hash.update(piece);
+        hasher.update(piece);
         sent += piece.length;
         if (!this.#conn.sendData(piece)) await this.#conn.drained();
         if (sent === file.size) break;
@@ -315,8 +334,14 @@ export class Session {
       file.stream.destroy();
     }
     if (sent !== file.size) throw new LpfError('LPF_ERR_SERVER', `${JSON.stringify(name)} shrank while being sent`);
-    this.#conn.send({ type: 'end', sha256: hash.digest('hex') });
-    this.#log.info({ user: this.#user, command: 'download', name, size: sent, ms: Date.now() - started }, 'download sent');
+    const read = hasher.digest();
+    // The checksum recorded at upload is what the client must end up with: a mismatch means the disk changed it.
+    if (file.sha256 !== undefined && file.sha256 !== read) {
+      this.#log.error({ user: this.#user, name, recorded: file.sha256, read }, 'stored file does not match its recorded checksum');
+    }
+    this.#conn.send({ type: 'end', sha256: file.sha256 ?? read });
+    const log = { user: this.#user, command: 'download', name, size: file.size, offset: file.offset, ms: Date.now() - started };
+    this.#log.info(log, 'download sent');
   }
 
   #requireUser(): string {
@@ -339,9 +364,11 @@ export class Session {
     this.#state = 'closed';
     if (interrupted) {
       this.#upload = undefined;
-      void interrupted.sink.abort();
-      void this.#ctx.quota.settle(this.#user as string, interrupted.size, undefined);
-      this.#log.info({ user: this.#user, name: interrupted.name, received: interrupted.received }, 'upload interrupted; partial data removed');
+      const { sink, resumable, name, received, size } = interrupted;
+      void (resumable ? sink.suspend() : sink.abort());
+      void this.#ctx.quota.settle(this.#user as string, size, undefined);
+      const what = resumable ? 'upload interrupted; partial data kept for a resume' : 'upload interrupted; partial data removed';
+      this.#log.info({ user: this.#user, name, received }, what);
     }
     this.#log.info({ reason: error?.message ?? 'closed' }, 'disconnected');
     this.#markClosed();

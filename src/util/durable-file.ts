@@ -12,7 +12,15 @@ const WRITE_BUFFER = 4 * 1024 * 1024;
  * the bytes are on stable storage.
  */
 export function createDurableFile(path: string, mode: number): Promise<WriteStream> {
-  const stream = createWriteStream(path, { flags: 'wx', mode, flush: true, highWaterMark: WRITE_BUFFER });
+  return openDurableFile(path, { flags: 'wx', mode });
+}
+
+/**
+ * Opens a file for writing with fsync-on-close. `flags` 'r+' with `start`
+ * continues an existing file at that offset (a resumed transfer).
+ */
+export function openDurableFile(path: string, options: { flags: 'wx' | 'r+' | 'a'; mode?: number; start?: number }): Promise<WriteStream> {
+  const stream = createWriteStream(path, { ...options, flush: true, highWaterMark: WRITE_BUFFER });
   return new Promise((resolve, reject) => {
     stream.once('ready', () => {
       stream.off('error', reject);

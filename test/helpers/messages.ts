@@ -31,8 +31,8 @@ export const SAMPLES: { readonly [T in MessageType]: MessageOf<T> } = {
     size: 3,
     sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
   },
-  download: { type: 'download', name: 'photo.jpg' },
-  file: { type: 'file', name: 'photo.jpg', size: 123_456, mtime: 1_700_000_000_000 },
+  download: { type: 'download', name: 'photo.jpg', offset: 4_194_304, size: 123_456_789, mtime: 1_700_000_000_000 },
+  file: { type: 'file', name: 'photo.jpg', size: 123_456, mtime: 1_700_000_000_000, offset: 0 },
 };
 
 /** Every sample, in SPECS order. */

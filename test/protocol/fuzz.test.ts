@@ -39,12 +39,15 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
   ...(Object.keys(SPECS) as MessageType[]).map((type) => {
     const fields = Object.fromEntries(
       Object.entries(SPECS[type].fields).map(([field, kind]) => {
-        const arbitrary = FIELD_ARBITRARIES[kind];
+        const optional = kind.endsWith('?');
+        const arbitrary = FIELD_ARBITRARIES[optional ? kind.slice(0, -1) : kind];
         if (!arbitrary) throw new Error(`no arbitrary for field kind ${kind}`);
-        return [field, arbitrary];
+        return [field, optional ? fc.option(arbitrary, { nil: undefined }) : arbitrary];
       }),
     );
-    return fc.record(fields).map((body) => ({ type, ...body }) as Message);
+    // An absent optional field is absent after decoding too, not undefined.
+    const present = (body: Record<string, unknown>) => Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+    return fc.record(fields).map((body) => ({ type, ...present(body) }) as Message);
   }),
 );
 

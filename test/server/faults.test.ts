@@ -21,8 +21,8 @@ import { tempDir } from '../helpers/processes.js';
 class FullDiskStorage extends DiskStorage {
   full = false;
 
-  protected override async openPartial(path: string): Promise<WriteStream> {
-    const partial = await super.openPartial(path);
+  protected override async openPartial(path: string, offset: number): Promise<WriteStream> {
+    const partial = await super.openPartial(path, offset);
     if (!this.full) return partial;
     partial.destroy();
     return createWriteStream('/dev/full');

@@ -5,6 +5,9 @@ import { test } from 'node:test';
 import { DiskStorage } from '../../src/server/storage/disk-storage.js';
 import { tempDir } from '../helpers/processes.js';
 
+/** These tests are about files, not checksums: any well-formed one will do. */
+const CHECKSUM = { sha256: '0'.repeat(64), digests: [] };
+
 async function readAll(stream: AsyncIterable<Buffer>): Promise<string> {
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(chunk);
@@ -15,15 +18,15 @@ test('an upload is invisible until committed, and abort leaves nothing', async (
   const dir = await tempDir();
   try {
     const storage = new DiskStorage(dir.path);
-    const upload = await storage.createUpload('u', 'a.txt');
+    const upload = await storage.createUpload('u', 'a.txt', { size: 5 });
     upload.write(Buffer.from('hello'));
     assert.deepEqual(await storage.list('u'), []);
-    await upload.commit();
+    await upload.commit(CHECKSUM);
     const [entry] = await storage.list('u');
     assert.equal(entry?.name, 'a.txt');
     assert.equal(entry?.size, 5);
 
-    const aborted = await storage.createUpload('u', 'b.txt');
+    const aborted = await storage.createUpload('u', 'b.txt', { size: 7 });
     aborted.write(Buffer.from('partial'));
     await aborted.abort();
     assert.deepEqual((await storage.list('u')).map((e) => e.name), ['a.txt']);
@@ -37,13 +40,13 @@ test('a reader that opened a file keeps the old content while it is replaced', a
   const dir = await tempDir();
   try {
     const storage = new DiskStorage(dir.path);
-    const first = await storage.createUpload('u', 'f');
+    const first = await storage.createUpload('u', 'f', { size: 11 });
     first.write(Buffer.from('old version'));
-    await first.commit();
+    await first.commit(CHECKSUM);
     const reader = await storage.read('u', 'f');
-    const second = await storage.createUpload('u', 'f');
+    const second = await storage.createUpload('u', 'f', { size: 12 });
     second.write(Buffer.from('new version!'));
-    await second.commit();
+    await second.commit(CHECKSUM);
     assert.equal(await readAll(reader.stream as AsyncIterable<Buffer>), 'old version');
     assert.equal(await readFile(join(dir.path, 'files', 'u', 'f'), 'utf8'), 'new version!');
   } finally {

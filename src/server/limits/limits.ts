@@ -15,6 +15,8 @@ export interface ServerLimits extends ConnectionLimits {
   minPasswordBytes: number;
   /** Registrations accepted from one client address per hour. */
   registrationsPerHour: number;
+  /** Partial uploads untouched for this long are removed. */
+  partialTtlMs: number;
   /** Failed logins per account name before delays start, and the delays. */
   accountThrottle: ThrottleOptions;
   /** The same per client address: more lenient, as many people may share one address. */
@@ -29,6 +31,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   quotaBytes: 10 * GiB,
   minPasswordBytes: 8,
   registrationsPerHour: 5,
+  partialTtlMs: 24 * 3_600_000,
   accountThrottle: DEFAULT_THROTTLE,
   addressThrottle: { ...DEFAULT_THROTTLE, freeAttempts: 20 },
 };

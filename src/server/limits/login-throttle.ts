@@ -55,7 +55,8 @@ export class LoginThrottle {
       const record = this.#fresh(key, now) ?? { failures: 0, blockedUntil: 0, lastFailure: now };
       record.failures += 1;
       record.lastFailure = now;
-      const over = record.failures - this.#options.freeAttempts;
+      // The failure that uses up the last free attempt (or, with none, the first failure) starts the base delay; each further one doubles it.
+      const over = record.failures - Math.max(this.#options.freeAttempts, 1);
       if (over >= 0) {
         record.blockedUntil = now + Math.min(this.#options.baseDelayMs * 2 ** Math.min(over, 30), this.#options.maxDelayMs);
       }

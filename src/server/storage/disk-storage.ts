@@ -1,23 +1,32 @@
 /**
  * Storage on the local file system. Layout under the root:
- *   files/<user>/<name>      committed files
- *   partial/<user>/<id>.part uploads in progress (same file system, so rename is atomic)
+ *   files/<user>/<name>               committed files
+ *   meta/<user>/<name>                their checksum and block digests (see file-meta.ts)
+ *   partial/<user>/<id>.part, .blocks uploads in progress or cut off (same file system: rename is atomic)
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, type WriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
-import { DEFAULT_CHUNK_SIZE, type ListEntry } from '../../protocol/index.js';
-import { closeDurably, createDurableFile, syncDirectory } from '../../util/durable-file.js';
-import type { Storage, StoredFile, UploadSink } from './storage.js';
+import { BLOCK_SIZE, ContentHasher, DEFAULT_CHUNK_SIZE, type ListEntry } from '../../protocol/index.js';
+import { openDurableFile } from '../../util/durable-file.js';
+import { readRange } from '../../util/read-range.js';
+import { resumePoint } from '../../util/partial-file.js';
+import { DiskUpload, type UploadPaths } from './disk-upload.js';
+import { readValidMeta, removeMeta } from './file-meta.js';
+import type { ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
 
 export class DiskStorage implements Storage {
   readonly #filesRoot: string;
+  readonly #metaRoot: string;
   readonly #partialRoot: string;
+  /** Partial uploads being written now: a second upload with the same key must not write into one. */
+  readonly #active = new Set<string>();
 
   constructor(root: string) {
     this.#filesRoot = join(root, 'files');
+    this.#metaRoot = join(root, 'meta');
     this.#partialRoot = join(root, 'partial');
   }
 
@@ -25,7 +34,7 @@ export class DiskStorage implements Storage {
    * Regular files only, seen with lstat: a symbolic link placed in a user's
    * folder (by anyone with shell access) is neither listed nor followed.
    */
-  async list(user: string): Promise<ListEntry[]> {
+  async list(user: string, options: { checksums?: boolean } = {}): Promise<ListEntry[]> {
     const dir = await this.#userDir(user);
     let names: string[];
     try {
@@ -37,7 +46,13 @@ export class DiskStorage implements Storage {
     const entries: ListEntry[] = [];
     for (const name of names.sort()) {
       const info = await lstat(join(dir, name)).catch(() => undefined); // gone since readdir: not listed
-      if (info?.isFile()) entries.push({ name, size: info.size, mtime: wireTime(info.mtimeMs) });
+      if (!info?.isFile()) continue;
+      const entry: ListEntry = { name, size: info.size, mtime: wireTime(info.mtimeMs) };
+      if (options.checksums) {
+        const sha256 = await this.#checksum(user, name, info.size, info.mtimeMs).catch(() => undefined);
+        if (sha256) entry.sha256 = sha256;
+      }
+      entries.push(entry);
     }
     return entries;
   }
@@ -46,40 +61,74 @@ export class DiskStorage implements Storage {
     return (await this.list(user)).reduce((sum, e) => sum + e.size, 0);
   }
 
-  async read(user: string, name: string): Promise<StoredFile> {
+  async read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile> {
+    const path = join(await this.#userDir(user), name);
     let handle: FileHandle;
     try {
-      handle = await open(join(await this.#userDir(user), name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      handle = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ELOOP')) throw notFound(name);
       throw storageError(err, `open ${JSON.stringify(name)}`);
     }
-    const info = await handle.stat();
-    if (!info.isFile()) {
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw notFound(name);
+      const mtime = wireTime(info.mtimeMs);
+      const meta = await readValidMeta(join(this.#metaRoot, user, name), info.size, info.mtimeMs);
+      // Resume only where the file is the one the client has a part of, and on a block boundary.
+      const canResume =
+        resume !== undefined &&
+        resume.size === info.size &&
+        resume.mtime === mtime &&
+        resume.offset <= info.size &&
+        (resume.offset % BLOCK_SIZE === 0 || resume.offset === info.size);
+      const offset = canResume ? resume.offset : 0;
+      const blocks = Math.ceil(offset / BLOCK_SIZE);
+      const prefixDigests = meta ? meta.digests.slice(0, blocks) : await digestsOf(handle, offset);
+      const stream = handle.createReadStream({ start: offset, highWaterMark: DEFAULT_CHUNK_SIZE });
+      return { size: info.size, mtime, offset, stream, prefixDigests, sha256: meta?.sha256 };
+    } catch (err) {
       await handle.close();
-      throw notFound(name);
+      throw err;
     }
-    const stream = handle.createReadStream({ highWaterMark: DEFAULT_CHUNK_SIZE });
-    return { size: info.size, mtime: wireTime(info.mtimeMs), stream };
   }
 
-  async createUpload(user: string, name: string): Promise<UploadSink> {
+  async createUpload(user: string, name: string, request: UploadRequest): Promise<UploadSink> {
     const partialDir = join(this.#partialRoot, user);
     const finalDir = await this.#userDir(user);
+    const metaDir = join(this.#metaRoot, user);
     try {
-      await mkdir(partialDir, { recursive: true });
-      await mkdir(finalDir, { recursive: true });
+      await Promise.all([partialDir, finalDir, metaDir].map((d) => mkdir(d, { recursive: true })));
     } catch (err) {
       throw storageError(err, 'prepare the upload folder');
     }
-    const partialPath = join(partialDir, `${randomBytes(12).toString('hex')}.part`);
-    let stream: WriteStream;
+    let id = request.key === undefined ? undefined : partialId(name, request.size, request.key);
+    if (id !== undefined && this.#active.has(`${user}/${id}`)) id = undefined; // the same content is being sent right now
+    const resumable = id !== undefined;
+    id ??= randomBytes(16).toString('hex');
+    const paths: UploadPaths = {
+      data: join(partialDir, `${id}.part`),
+      blocks: join(partialDir, `${id}.blocks`),
+      finalDir,
+      finalPath: join(finalDir, name),
+      metaDir,
+      metaPath: join(metaDir, name),
+    };
+    const activeKey = `${user}/${id}`;
+    this.#active.add(activeKey);
     try {
-      stream = await this.openPartial(partialPath);
+      const start = resumable ? await resumePoint(paths, request.size) : { offset: 0, digests: [] };
+      return await DiskUpload.open(
+        paths,
+        start,
+        (path, offset) => this.openPartial(path, offset),
+        () => this.#active.delete(activeKey),
+        (err) => storageError(err, 'store the file'),
+      );
     } catch (err) {
+      this.#active.delete(activeKey);
       throw storageError(err, 'create the upload file');
     }
-    return new DiskUpload(stream, partialPath, finalDir, join(finalDir, name));
   }
 
   async delete(user: string, name: string): Promise<number> {
@@ -88,6 +137,7 @@ export class DiskStorage implements Storage {
       const info = await lstat(path);
       if (!info.isFile()) throw notFound(name);
       await unlink(path);
+      await removeMeta(join(this.#metaRoot, user, name));
       return info.size;
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw notFound(name);
@@ -95,9 +145,42 @@ export class DiskStorage implements Storage {
     }
   }
 
-  /** Creates the file an upload is written to (a seam for tests that inject write failures). */
-  protected openPartial(path: string): Promise<WriteStream> {
-    return createDurableFile(path, 0o600);
+  async sweepPartials(maxAgeMs: number): Promise<number> {
+    let removed = 0;
+    const users = await readdir(this.#partialRoot).catch(() => [] as string[]);
+    const now = Date.now();
+    for (const user of users) {
+      const dir = join(this.#partialRoot, user);
+      for (const file of await readdir(dir).catch(() => [] as string[])) {
+        const id = file.replace(/\.(part|blocks|part\.meta)$/, '');
+        if (this.#active.has(`${user}/${id}`)) continue;
+        const info = await stat(join(dir, file)).catch(() => undefined);
+        if (info && now - info.mtimeMs > maxAgeMs) {
+          await rm(join(dir, file), { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** Opens the data file of an upload at `offset` (a seam for tests that inject write failures). */
+  protected openPartial(path: string, offset: number): Promise<WriteStream> {
+    return openDurableFile(path, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'wx', mode: 0o600 });
+  }
+
+  /** The recorded checksum, or one computed now from the content (files placed by other means). */
+  async #checksum(user: string, name: string, size: number, mtimeMs: number): Promise<string> {
+    const meta = await readValidMeta(join(this.#metaRoot, user, name), size, mtimeMs);
+    if (meta) return meta.sha256;
+    const handle = await open(join(this.#filesRoot, user, name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    try {
+      const hasher = new ContentHasher();
+      await readRange(handle, 0, size, (chunk) => hasher.update(chunk));
+      return hasher.digest();
+    } finally {
+      await handle.close();
+    }
   }
 
   /** The user's folder, refusing one that has been replaced by a symbolic link (it could lead anywhere). */
@@ -111,60 +194,18 @@ export class DiskStorage implements Storage {
   }
 }
 
-class DiskUpload implements UploadSink {
-  readonly #stream: WriteStream;
-  readonly #partialPath: string;
-  readonly #finalDir: string;
-  readonly #finalPath: string;
-  #done = false;
-  #error: Error | undefined;
-  #onError: ((error: Error) => void) | undefined;
+/** Digests of the whole blocks in the first `length` bytes, read from the file (when no metadata has them). */
+async function digestsOf(handle: FileHandle, length: number): Promise<Buffer[]> {
+  const digests: Buffer[] = [];
+  const hasher = new ContentHasher({ onBlock: (d) => digests.push(d) });
+  await readRange(handle, 0, length, (chunk) => hasher.update(chunk));
+  if (length > 0) hasher.digest(); // closes a short last block
+  return digests;
+}
 
-  constructor(stream: WriteStream, partialPath: string, finalDir: string, finalPath: string) {
-    this.#stream = stream;
-    this.#partialPath = partialPath;
-    this.#finalDir = finalDir;
-    this.#finalPath = finalPath;
-    stream.on('error', (err) => {
-      this.#error ??= err;
-      this.#onError?.(storageError(err, 'store the file'));
-    });
-  }
-
-  onError(callback: (error: Error) => void): void {
-    this.#onError = callback;
-    if (this.#error) callback(storageError(this.#error, 'store the file'));
-  }
-
-  write(chunk: Buffer): boolean {
-    return this.#stream.write(chunk);
-  }
-
-  onDrain(callback: () => void): void {
-    this.#stream.once('drain', callback);
-  }
-
-  async commit(): Promise<{ replaced: number }> {
-    try {
-      if (this.#error) throw this.#error;
-      await closeDurably(this.#stream);
-      const previous = await lstat(this.#finalPath).catch(() => undefined);
-      await rename(this.#partialPath, this.#finalPath);
-      await syncDirectory(this.#finalDir);
-      this.#done = true;
-      return { replaced: previous?.isFile() ? previous.size : 0 };
-    } catch (err) {
-      await this.abort();
-      throw storageError(err, 'store the file');
-    }
-  }
-
-  async abort(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    this.#stream.destroy();
-    await rm(this.#partialPath, { force: true }).catch(() => {});
-  }
+/** A partial upload's file name: the same name, size and sender key find the same partial. */
+function partialId(name: string, size: number, key: string): string {
+  return createHash('sha256').update(`${name}\0${size}\0${key}`).digest('hex').slice(0, 40);
 }
 
 /** The wire carries unsigned milliseconds: a file dated before 1970 shows as 1970. */

@@ -2,34 +2,64 @@
 import type { Readable } from 'node:stream';
 import type { ListEntry } from '../../protocol/index.js';
 
-/** An upload being received: bytes go to a temporary place until commit() puts them under the final name. */
+export interface UploadRequest {
+  size: number;
+  /** Names the sender's content: a partial upload kept under the same key is resumed. */
+  key?: string;
+}
+
+/** An upload being received: bytes go to a partial file until commit() puts them under the final name. */
 export interface UploadSink {
+  /** Bytes already held from an earlier, cut-off upload of the same content (a block boundary, or the size). */
+  readonly offset: number;
+  /** Digests of the blocks before `offset`. */
+  readonly digests: Buffer[];
   /** Writes a chunk; false means "wait for the drain callback before writing more". */
   write(chunk: Buffer): boolean;
-  /** Registers the callback for when a full buffer has drained. */
   onDrain(callback: () => void): void;
   /** Registers the callback for a write failure (disk full, I/O error), reported as soon as it happens. */
   onError(callback: (error: Error) => void): void;
+  /** Keeps a completed block's digest beside the partial data, so a resume need not re-read it. */
+  recordBlock(digest: Buffer): void;
   /** Flushes everything to stable storage and atomically replaces the final name; resolves with the size of the file it replaced (0 if none). */
-  commit(): Promise<{ replaced: number }>;
+  commit(checksum: { sha256: string; digests: Buffer[] }): Promise<{ replaced: number }>;
+  /** The connection was cut: flush and keep the partial data for a resume. */
+  suspend(): Promise<void>;
   /** Drops the partial data; the final name is untouched. Safe to call more than once. */
   abort(): Promise<void>;
 }
 
 export interface StoredFile {
   size: number;
+  /** Modification time in whole milliseconds since the epoch (0 for anything before 1970). */
   mtime: number;
-  /** The file's content from the start, in large chunks; the caller must consume or destroy it. */
+  /** Where `stream` starts: the offset asked for, or 0 when the file is not the one the resume expected. */
+  offset: number;
+  /** The content from `offset` on, in large chunks; the caller must consume or destroy it. */
   stream: Readable;
+  /** Digests of the blocks before `offset`. */
+  prefixDigests: Buffer[];
+  /** The content checksum recorded when the file was stored, if it is still valid. */
+  sha256: string | undefined;
+}
+
+/** A resume request: continue at `offset` if the file still has this size and mtime. */
+export interface ResumeFrom {
+  offset: number;
+  size: number;
+  mtime: number;
 }
 
 export interface Storage {
-  list(user: string): Promise<ListEntry[]>;
+  /** The user's files; with `checksums`, each entry carries its content checksum (computed if not recorded). */
+  list(user: string, options?: { checksums?: boolean }): Promise<ListEntry[]>;
   /** Opens a file for reading; a concurrent replacement does not affect a reader that has opened. */
-  read(user: string, name: string): Promise<StoredFile>;
-  createUpload(user: string, name: string): Promise<UploadSink>;
+  read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile>;
+  createUpload(user: string, name: string, request: UploadRequest): Promise<UploadSink>;
   /** Deletes a file; resolves with its size. */
   delete(user: string, name: string): Promise<number>;
   /** Bytes the user's committed files take. */
   usage(user: string): Promise<number>;
+  /** Removes partial uploads untouched for longer than `maxAgeMs`; resolves with how many. */
+  sweepPartials(maxAgeMs: number): Promise<number>;
 }

@@ -1,0 +1,120 @@
+/**
+ * A download in progress, beside its target: `.NAME.lpf-part` (the data),
+ * `.lpf-part.blocks` (digests of its whole blocks) and `.lpf-part.json` (which
+ * remote file, on which server, of which size and mtime). A download that is
+ * cut off leaves them; the next download of the same unchanged file continues
+ * after the last whole block, without re-reading what is there.
+ */
+import type { WriteStream } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ContentHasher } from '../protocol/index.js';
+import { closeDurably, openDurableFile } from '../util/durable-file.js';
+import { resumePoint, type PartialFiles } from '../util/partial-file.js';
+
+interface PartialInfo {
+  name: string;
+  server: string;
+  size: number;
+  mtime: number;
+}
+
+export interface ResumableDownload {
+  offset: number;
+  size: number;
+  mtime: number;
+  digests: Buffer[];
+}
+
+export class LocalPartial {
+  readonly #target: string;
+  readonly #name: string;
+  readonly #server: string;
+  readonly #files: PartialFiles;
+  readonly #infoPath: string;
+
+  constructor(target: string, remoteName: string, server: string) {
+    this.#target = target;
+    this.#name = remoteName;
+    this.#server = server;
+    const data = join(dirname(target), `.${basename(target)}.lpf-part`);
+    this.#files = { data, blocks: `${data}.blocks` };
+    this.#infoPath = `${data}.json`;
+  }
+
+  /** What a cut-off download of this same remote file left here, if anything worth continuing. */
+  async resumable(): Promise<ResumableDownload | undefined> {
+    const info = await readFile(this.#infoPath, 'utf8')
+      .then((t) => JSON.parse(t) as PartialInfo)
+      .catch(() => undefined);
+    if (!info || info.name !== this.#name || info.server !== this.#server) return undefined;
+    const { offset, digests } = await resumePoint(this.#files, info.size);
+    return offset > 0 ? { offset, size: info.size, mtime: info.mtime, digests } : undefined;
+  }
+
+  /** Opens the partial for the file the server announced, from its offset (0: start afresh). */
+  async open(file: { name: string; size: number; mtime: number; offset: number }, digests: Buffer[]): Promise<PartialWriter> {
+    const fresh = file.offset === 0;
+    if (fresh) await this.#removeData();
+    const info: PartialInfo = { name: this.#name, server: this.#server, size: file.size, mtime: file.mtime };
+    await writeFile(this.#infoPath, JSON.stringify(info));
+    const data = await openDurableFile(this.#files.data, fresh ? { flags: 'wx', mode: 0o644 } : { flags: 'r+', start: file.offset });
+    const blocks = await openDurableFile(this.#files.blocks, { flags: 'a', mode: 0o644 });
+    return new PartialWriter(data, blocks, digests);
+  }
+
+  /** Puts the verified data under the target name and removes the rest. */
+  async complete(): Promise<void> {
+    await rename(this.#files.data, this.#target);
+    await Promise.all([rm(this.#files.blocks, { force: true }), rm(this.#infoPath, { force: true })]);
+  }
+
+  /** Removes everything (the data is not to be trusted). */
+  async discard(): Promise<void> {
+    await this.#removeData();
+    await rm(this.#infoPath, { force: true });
+  }
+
+  async #removeData(): Promise<void> {
+    await Promise.all([rm(this.#files.data, { force: true }), rm(this.#files.blocks, { force: true })]);
+  }
+}
+
+/** Writes arriving data to the partial, hashing it and keeping each whole block's digest beside it. */
+export class PartialWriter {
+  readonly #data: WriteStream;
+  readonly #blocks: WriteStream;
+  readonly #hasher: ContentHasher;
+
+  constructor(data: WriteStream, blocks: WriteStream, previous: Buffer[]) {
+    this.#data = data;
+    this.#blocks = blocks;
+    this.#hasher = new ContentHasher({ previous, onBlock: (digest) => blocks.write(digest) });
+  }
+
+  write(chunk: Buffer): boolean {
+    this.#hasher.update(chunk);
+    return this.#data.write(chunk);
+  }
+
+  onDrain(callback: () => void): void {
+    this.#data.once('drain', callback);
+  }
+
+  onError(callback: (error: Error) => void): void {
+    this.#data.on('error', callback);
+    this.#blocks.on('error', callback);
+  }
+
+  /** Flushes both files to disk; resolves with the checksum of the whole content. */
+  async finish(): Promise<string> {
+    const sha256 = this.#hasher.digest();
+    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]);
+    return sha256;
+  }
+
+  /** The transfer was cut: flush what arrived, for the next attempt. */
+  async suspend(): Promise<void> {
+    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]).catch(() => {});
+  }
+}

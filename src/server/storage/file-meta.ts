@@ -1,0 +1,41 @@
+/**
+ * What the server remembers of a stored file beside it, in meta/<user>/<name>:
+ * one JSON line {size, mtimeMs, sha256} and then the raw block digests. It is
+ * trusted only while the file's size and mtime still match, so a file changed
+ * behind the server's back (or a crash between the two renames) is detected.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { BLOCK_SIZE, splitDigests } from '../../protocol/index.js';
+
+export interface FileMeta {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+  digests: Buffer[];
+}
+
+export function encodeMeta(meta: FileMeta): Buffer {
+  const header = JSON.stringify({ size: meta.size, mtimeMs: meta.mtimeMs, sha256: meta.sha256 });
+  return Buffer.concat([Buffer.from(`${header}\n`), ...meta.digests]);
+}
+
+/** The metadata at `path` if it exists, parses, and still describes a file of this size and mtime. */
+export async function readValidMeta(path: string, size: number, mtimeMs: number): Promise<FileMeta | undefined> {
+  const raw = await readFile(path).catch(() => undefined);
+  if (!raw) return undefined;
+  const newline = raw.indexOf(0x0a);
+  if (newline < 0) return undefined;
+  try {
+    const header = JSON.parse(raw.subarray(0, newline).toString('utf8')) as Partial<FileMeta>;
+    const digests = splitDigests(raw.subarray(newline + 1));
+    if (header.size !== size || header.mtimeMs !== mtimeMs || typeof header.sha256 !== 'string') return undefined;
+    if (digests.length !== Math.ceil(size / BLOCK_SIZE)) return undefined;
+    return { size, mtimeMs, sha256: header.sha256, digests };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function removeMeta(path: string): Promise<void> {
+  await rm(path, { force: true }).catch(() => {});
+}
