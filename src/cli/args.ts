@@ -38,12 +38,16 @@ export function parsePort(text: string, what: string): number {
   return port;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Parses a positive number of seconds (fractions allowed) into milliseconds. */
 export function parseSeconds(text: string, what: string): number {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
   const ms = Math.round(seconds * 1000);
   // Below a millisecond would round to 0, which for a socket timeout means "never".
   if (!(ms >= 1)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a number of seconds of at least 0.001`);
+  // Node's timers overflow past 2^31 - 1 ms (about 24.8 days) and then fire at once.
+  if (ms > MAX_TIMER_MS) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is over the maximum of ${MAX_TIMER_MS / 1000} seconds`);
   return ms;
 }
 

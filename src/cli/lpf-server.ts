@@ -1,4 +1,5 @@
 /** The `lpf-server` command: parse flags and environment, start the server, stop on a signal. */
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LpfError, toLpfError } from '../errors.js';
 import { createLogger, type LogLevel } from '../server/logger.js';
@@ -68,7 +69,7 @@ function parseLimits(values: Record<string, string | boolean | undefined>, env: 
     idleTimeoutMs: seconds('idle-timeout', d.idleTimeoutMs),
     maxFileSize: bytes('max-file-size', d.maxFileSize),
     quotaBytes: bytes('quota', d.quotaBytes),
-    minPasswordBytes: count('min-password', d.minPasswordBytes),
+    minPasswordChars: count('min-password', d.minPasswordChars),
     registrationsPerHour: count('register-limit', d.registrationsPerHour, 0),
     partialTtlMs: seconds('partial-ttl', d.partialTtlMs),
     accountThrottle: { ...d.accountThrottle, freeAttempts, baseDelayMs },
@@ -111,6 +112,7 @@ async function main(argv: string[]): Promise<void> {
   const log = await createLogger(level, process.stdout.isTTY === true);
   const root = resolve(values.root ?? env.LPF_ROOT ?? 'lpf-data');
   const plain = values.plain === true || env.LPF_PLAIN === '1';
+  await mkdir(root, { recursive: true, mode: 0o700 });
   const tls = plain ? undefined : await loadTlsIdentity(root, values.cert ?? env.LPF_CERT, values.key ?? env.LPF_KEY);
   if (tls?.created) log.info({ path: `${root}/tls` }, 'created a TLS key and self-signed certificate');
   if (plain) log.warn('TLS is off (--plain): passwords and files cross the network unencrypted');

@@ -105,8 +105,10 @@ export class LpfServer {
   /** Prepares the data folder and starts listening; resolves with the bound address. */
   async listen(): Promise<AddressInfo> {
     const { root, host, port, log } = this.#options;
-    await mkdir(join(root, 'files'), { recursive: true });
-    await mkdir(join(root, 'partial'), { recursive: true });
+    // Private folders: other local users must not even list account or file names.
+    for (const dir of [root, join(root, 'files'), join(root, 'partial'), join(root, 'meta')]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    }
     const accountsPath = join(root, 'users.txt');
     const accounts = new FileAccounts(accountsPath);
     await accounts.load();
@@ -171,9 +173,10 @@ export class LpfServer {
     if (refusal) {
       this.#options.log.warn({ peer: socket.remoteAddress, reason: refusal }, 'connection refused');
       socket.end(encodeMessage({ type: 'error', code: 'LPF_ERR_BUSY', message: refusal }));
-      // Read (and drop) whatever comes, so the client's close is seen and the slot freed at once.
+      // Read (and drop) whatever comes, so the client's close is seen and the slot freed at once;
+      // a hard deadline (not an idle timeout, which traffic would keep resetting) ends it regardless.
       socket.resume();
-      socket.setTimeout(5000, () => socket.destroy());
+      setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
     const session = new Session(socket, this.#nextId++, context);

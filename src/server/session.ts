@@ -13,6 +13,7 @@ import {
   MAX_DATA_PAYLOAD,
   PROTOCOL_VERSION,
   normalizeRemoteName,
+  MAX_USER_NAME,
   normalizeUserName,
   paginateEntries,
   type Message,
@@ -191,8 +192,8 @@ export class Session {
     const { accounts, allowRegistration, limits, registrations } = this.#ctx;
     if (!allowRegistration) throw new LpfError('LPF_ERR_AUTH', 'registration is turned off on this server');
     normalizeUserName(message.user);
-    if (Buffer.byteLength(message.password, 'utf8') < limits.minPasswordBytes) {
-      throw new LpfError('LPF_ERR_BAD_PASSWORD', `the password must be at least ${limits.minPasswordBytes} characters long`);
+    if ([...message.password].length < limits.minPasswordChars) {
+      throw new LpfError('LPF_ERR_BAD_PASSWORD', `the password must be at least ${limits.minPasswordChars} characters long`);
     }
     if (!registrations.take(this.#address)) {
       throw new LpfError('LPF_ERR_THROTTLED', 'too many new accounts from your address; try again later');
@@ -206,23 +207,20 @@ export class Session {
    */
   async #login(message: MessageOf<'login'>): Promise<string> {
     const { accounts, accountThrottle, addressThrottle } = this.#ctx;
-    const account = [`user:${message.user.toLowerCase()}`];
-    const address = [`addr:${this.#address}`];
-    const wait = Math.max(accountThrottle.waitFor(account), addressThrottle.waitFor(address));
+    // Bounded key: a name sent by a client can be 64 KiB, a valid one is at most MAX_USER_NAME.
+    const accountKey = `user:${message.user.slice(0, MAX_USER_NAME + 1).toLowerCase()}`;
+    const addressKey = `addr:${this.#address}`;
+    const wait = Math.max(accountThrottle.waitFor([accountKey]), addressThrottle.waitFor([addressKey]));
     if (wait > 0) {
       throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
     }
-    try {
-      const user = await accounts.verify(message.user, message.password);
-      accountThrottle.succeeded(account[0] as string);
-      return user;
-    } catch (err) {
-      if (err instanceof LpfError && err.code === 'LPF_ERR_AUTH') {
-        accountThrottle.failed(account);
-        addressThrottle.failed(address);
-      }
-      throw err;
-    }
+    // Counted as failed before the check, so that parallel attempts cannot all pass as free ones.
+    accountThrottle.failed([accountKey]);
+    addressThrottle.failed([addressKey]);
+    const user = await accounts.verify(message.user, message.password);
+    accountThrottle.succeeded(accountKey);
+    addressThrottle.refund(addressKey);
+    return user;
   }
 
   async #list(message: MessageOf<'list'>): Promise<void> {

@@ -200,3 +200,32 @@ describe('sizes, quotas and symlinks', () => {
     assert.doesNotMatch(r.stdout, /\bx\b/);
   });
 });
+
+describe('parallel guessing', () => {
+  test('wrong passwords sent in parallel are checked no more often than the free attempts allow', async () => {
+    const server = await startServer({ defaultLimits: true, args: ['--login-delay', '5'] });
+    try {
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('victim', 'victims-password', true) })).code, 0);
+      const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => tryLogin(server.port, 'victim', `parallel-${i}`)));
+      const checked = replies.filter((m) => codeOf(m) === 'LPF_ERR_AUTH').length;
+      assert.equal(checked, 3, replies.map(codeOf).join(','));
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('private data folder', () => {
+  test('the server makes its folders readable by itself only', async () => {
+    const server = await startServer();
+    try {
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('pia', 'pias-password', true) })).code, 0);
+      const { stat: statPath } = await import('node:fs/promises');
+      for (const dir of ['', 'files', 'partial', 'meta']) {
+        assert.equal((await statPath(join(server.root, dir))).mode & 0o077, 0, `${dir || 'root'} is private`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -44,7 +44,7 @@ describe('storage faults', () => {
       root: join(dir.path, 'root'),
       allowRegistration: true,
       tls: undefined,
-      limits: { ...DEFAULT_LIMITS, minPasswordBytes: 1 },
+      limits: { ...DEFAULT_LIMITS, minPasswordChars: 1 },
       log: await createLogger('silent', false),
       storage,
     });

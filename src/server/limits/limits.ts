@@ -12,7 +12,7 @@ export interface ServerLimits extends ConnectionLimits {
   maxFileSize: number;
   /** Storage quota of every account. */
   quotaBytes: number;
-  minPasswordBytes: number;
+  minPasswordChars: number;
   /** Registrations accepted from one client address per hour. */
   registrationsPerHour: number;
   /** Partial uploads untouched for this long are removed. */
@@ -29,7 +29,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   idleTimeoutMs: 300_000,
   maxFileSize: 10 * GiB,
   quotaBytes: 10 * GiB,
-  minPasswordBytes: 8,
+  minPasswordChars: 8,
   registrationsPerHour: 5,
   partialTtlMs: 24 * 3_600_000,
   accountThrottle: DEFAULT_THROTTLE,

@@ -4,6 +4,9 @@
  * is even checked. An attempt inside the window is refused without looking at
  * the password, so a guesser gains nothing by hammering. Unknown accounts are
  * throttled exactly like real ones, so the throttle reveals nothing either.
+ *
+ * Callers count an attempt as failed *before* checking it and refund() it on
+ * success: attempts checked in parallel then cannot all pass as "free".
  */
 import type { Clock } from './clock.js';
 
@@ -19,8 +22,6 @@ export const DEFAULT_THROTTLE: ThrottleOptions = { freeAttempts: 3, baseDelayMs:
 
 interface Record {
   failures: number;
-  /** No attempt is checked before this time. */
-  blockedUntil: number;
   lastFailure: number;
 }
 
@@ -43,7 +44,7 @@ export class LoginThrottle {
     let wait = 0;
     for (const key of keys) {
       const record = this.#fresh(key, now);
-      if (record) wait = Math.max(wait, record.blockedUntil - now);
+      if (record) wait = Math.max(wait, record.lastFailure + this.#delay(record.failures) - now);
     }
     return wait;
   }
@@ -52,23 +53,36 @@ export class LoginThrottle {
   failed(keys: string[]): void {
     const now = this.#clock();
     for (const key of keys) {
-      const record = this.#fresh(key, now) ?? { failures: 0, blockedUntil: 0, lastFailure: now };
+      const record = this.#fresh(key, now) ?? { failures: 0, lastFailure: now };
       record.failures += 1;
       record.lastFailure = now;
-      // The failure that uses up the last free attempt (or, with none, the first failure) starts the base delay; each further one doubles it.
-      const over = record.failures - Math.max(this.#options.freeAttempts, 1);
-      if (over >= 0) {
-        record.blockedUntil = now + Math.min(this.#options.baseDelayMs * 2 ** Math.min(over, 30), this.#options.maxDelayMs);
-      }
       this.#records.delete(key); // re-insert: Map order is then least-recently-failed first
       this.#records.set(key, record);
     }
     while (this.#records.size > MAX_KEYS) this.#records.delete(this.#records.keys().next().value as string);
   }
 
+  /** Takes back one failure counted ahead of a check that then succeeded. */
+  refund(key: string): void {
+    const record = this.#records.get(key);
+    if (!record) return;
+    record.failures -= 1;
+    if (record.failures <= 0) this.#records.delete(key);
+  }
+
   /** A successful login clears the account's record (not the address's: one's own account must not launder guesses). */
   succeeded(key: string): void {
     this.#records.delete(key);
+  }
+
+  /**
+   * The failure that uses up the last free attempt (or, with none, the first
+   * failure) starts the base delay; each further failure doubles it.
+   */
+  #delay(failures: number): number {
+    const over = failures - Math.max(this.#options.freeAttempts, 1);
+    if (over < 0) return 0;
+    return Math.min(this.#options.baseDelayMs * 2 ** Math.min(over, 30), this.#options.maxDelayMs);
   }
 
   /** The record, unless it is old enough to forget (twice the longest delay since the last failure). */

@@ -39,7 +39,9 @@ export class QuotaKeeper {
   }
 
   async freed(user: string, bytes: number): Promise<void> {
-    (await this.#account(user)).used -= bytes;
+    // Not scanned yet: the first scan, after this delete, will not count the file anyway.
+    const account = this.#accounts.get(user);
+    if (account) (await account).used -= bytes;
   }
 
   #account(user: string): Promise<Account> {

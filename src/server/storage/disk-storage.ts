@@ -98,7 +98,7 @@ export class DiskStorage implements Storage {
     const finalDir = await this.#userDir(user);
     const metaDir = join(this.#metaRoot, user);
     try {
-      await Promise.all([partialDir, finalDir, metaDir].map((d) => mkdir(d, { recursive: true })));
+      await Promise.all([partialDir, finalDir, metaDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
     } catch (err) {
       throw storageError(err, 'prepare the upload folder');
     }
