@@ -214,13 +214,25 @@ export class Session {
     if (wait > 0) {
       throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
     }
-    // Counted as failed before the check, so that parallel attempts cannot all pass as free ones.
-    accountThrottle.failed([accountKey]);
-    addressThrottle.failed([addressKey]);
-    const user = await accounts.verify(message.user, message.password);
-    accountThrottle.succeeded(accountKey);
-    addressThrottle.refund(addressKey);
-    return user;
+    // Through the gates, so parallel attempts cannot all pass as free ones; the window is checked again inside.
+    await accountThrottle.enter(accountKey);
+    await addressThrottle.enter(addressKey);
+    try {
+      const inside = Math.max(accountThrottle.waitFor([accountKey]), addressThrottle.waitFor([addressKey]));
+      if (inside > 0) throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(inside / 1000)} s`);
+      const user = await accounts.verify(message.user, message.password);
+      accountThrottle.succeeded(accountKey);
+      return user;
+    } catch (err) {
+      if (err instanceof LpfError && err.code === 'LPF_ERR_AUTH') {
+        accountThrottle.failed([accountKey]);
+        addressThrottle.failed([addressKey]);
+      }
+      throw err;
+    } finally {
+      addressThrottle.leave(addressKey);
+      accountThrottle.leave(accountKey);
+    }
   }
 
   async #list(message: MessageOf<'list'>): Promise<void> {

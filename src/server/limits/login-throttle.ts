@@ -5,8 +5,9 @@
  * the password, so a guesser gains nothing by hammering. Unknown accounts are
  * throttled exactly like real ones, so the throttle reveals nothing either.
  *
- * Callers count an attempt as failed *before* checking it and refund() it on
- * success: attempts checked in parallel then cannot all pass as "free".
+ * Attempts are admitted through a gate per key: no more are checked at once
+ * than the key has free attempts left, so a burst of parallel guesses cannot
+ * all pass as free ones, while parallel logins of a real user just queue.
  */
 import type { Clock } from './clock.js';
 
@@ -32,6 +33,8 @@ export class LoginThrottle {
   readonly #options: ThrottleOptions;
   readonly #clock: Clock;
   readonly #records = new Map<string, Record>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #queued = new Map<string, (() => void)[]>();
 
   constructor(options: ThrottleOptions, clock: Clock) {
     this.#options = options;
@@ -62,12 +65,32 @@ export class LoginThrottle {
     while (this.#records.size > MAX_KEYS) this.#records.delete(this.#records.keys().next().value as string);
   }
 
-  /** Takes back one failure counted ahead of a check that then succeeded. */
-  refund(key: string): void {
-    const record = this.#records.get(key);
-    if (!record) return;
-    record.failures -= 1;
-    if (record.failures <= 0) this.#records.delete(key);
+  /** Resolves when an attempt for `key` may be checked; call leave(key) once it is decided. */
+  async enter(key: string): Promise<void> {
+    while ((this.#inFlight.get(key) ?? 0) >= this.#slots(key)) {
+      await new Promise<void>((resolve) => {
+        const queue = this.#queued.get(key) ?? [];
+        queue.push(resolve);
+        this.#queued.set(key, queue);
+      });
+    }
+    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+  }
+
+  leave(key: string): void {
+    const left = (this.#inFlight.get(key) ?? 1) - 1;
+    if (left > 0) this.#inFlight.set(key, left);
+    else this.#inFlight.delete(key);
+    // Wake every waiter: each re-checks its slot, and those now inside a delay window are refused by waitFor.
+    const queue = this.#queued.get(key);
+    this.#queued.delete(key);
+    for (const wake of queue ?? []) wake();
+  }
+
+  /** How many attempts may be checked at once: the free attempts left, at least one. */
+  #slots(key: string): number {
+    const failures = this.#fresh(key, this.#clock())?.failures ?? 0;
+    return Math.max(1, this.#options.freeAttempts - failures);
   }
 
   /** A successful login clears the account's record (not the address's: one's own account must not launder guesses). */
