@@ -19,6 +19,7 @@ import {
   type MessageType,
 } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
+import { sendRange } from '../transport/send-file.js';
 import { readRange } from '../util/read-range.js';
 import { LocalPartial, type PartialWriter } from './local-partial.js';
 import { VERSION } from '../version.js';
@@ -228,16 +229,18 @@ export class LpfClient {
 
   /** Sends bytes [start, size) of the file as DATA, hashing them, with backpressure. */
   async #sendRange(handle: FileHandle, start: number, size: number, hasher: ContentHasher, onProgress?: ProgressListener): Promise<void> {
-    let sent = start;
+    // The server may refuse mid-way (disk full): stop sending and report its reason.
     const stopped = () => this.#failure !== undefined || this.#inbox.length > 0;
-    await readRange(handle, start, size, async (chunk) => {
-      // The server may refuse mid-way (disk full); stop sending and report its reason.
-      if (stopped()) return false;
-      hasher.update(chunk);
-      sent += chunk.length;
-      if (!this.#conn.sendData(chunk)) await this.#conn.drained();
-      onProgress?.(sent, size);
-      return true;
+    const reader = { read: async (buffer: Buffer, position: number, length: number) => (await handle.read(buffer, 0, length, position)).bytesRead };
+    let done = start;
+    const sent = await sendRange(this.#conn, reader, start, size, {
+      onChunk: (chunk) => {
+        if (stopped()) return false;
+        hasher.update(chunk);
+        done += chunk.length;
+        onProgress?.(done, size);
+        return true;
+      },
     }).catch(rethrowLocal);
     if (sent !== size) {
       // Either the server answered early (its answer is in the inbox) or the file changed under us.

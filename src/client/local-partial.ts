@@ -9,7 +9,7 @@ import type { WriteStream } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ContentHasher } from '../protocol/index.js';
-import { closeDurably, openDurableFile } from '../util/durable-file.js';
+import { backgroundFlusher, closeDurably, openDurableFile } from '../util/durable-file.js';
 import { resumePoint, type PartialFiles } from '../util/partial-file.js';
 
 interface PartialInfo {
@@ -85,16 +85,20 @@ export class PartialWriter {
   readonly #data: WriteStream;
   readonly #blocks: WriteStream;
   readonly #hasher: ContentHasher;
+  readonly #flusher: { wrote(bytes: number): void };
 
   constructor(data: WriteStream, blocks: WriteStream, previous: Buffer[]) {
     this.#data = data;
     this.#blocks = blocks;
+    this.#flusher = backgroundFlusher(data);
     this.#hasher = new ContentHasher({ previous, onBlock: (digest) => blocks.write(digest) });
   }
 
   write(chunk: Buffer): boolean {
     this.#hasher.update(chunk);
-    return this.#data.write(chunk);
+    const ok = this.#data.write(chunk);
+    this.#flusher.wrote(chunk.length);
+    return ok;
   }
 
   onDrain(callback: () => void): void {

@@ -20,6 +20,7 @@ import {
   type MessageOf,
 } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
+import { sendRange } from '../transport/send-file.js';
 import type { Accounts } from './accounts/accounts.js';
 import type { LoginThrottle } from './limits/login-throttle.js';
 import type { ServerLimits } from './limits/limits.js';
@@ -329,20 +330,18 @@ export class Session {
     const hasher = new ContentHasher({ previous: file.prefixDigests });
     const started = Date.now();
     this.#conn.send({ type: 'file', name, size: file.size, mtime: file.mtime, offset: file.offset });
-    let sent = file.offset;
+    let sent: number;
     try {
-      for await (const chunk of file.stream as AsyncIterable<Buffer>) {
-        if (this.#conn.closed) throw new LpfError('LPF_ERR_CONNECTION_LOST', 'client went away');
-        // A file that grows while being sent is cut at the size announced.
-        const piece = sent + chunk.length > file.size ? chunk.subarray(0, file.size - sent) : chunk;
-        hasher.update(piece);
-        sent += piece.length;
-        if (!this.#conn.sendData(piece)) await this.#conn.drained();
-        if (sent === file.size) break;
-      }
+      sent = await sendRange(this.#conn, file.reader, file.offset, file.size, {
+        onChunk: (chunk) => {
+          hasher.update(chunk);
+          return true;
+        },
+      });
     } finally {
-      file.stream.destroy();
+      await file.reader.close();
     }
+    if (this.#conn.closed) throw new LpfError('LPF_ERR_CONNECTION_LOST', 'client went away');
     if (sent !== file.size) throw new LpfError('LPF_ERR_SERVER', `${JSON.stringify(name)} shrank while being sent`);
     const read = hasher.digest();
     // The checksum recorded at upload is what the client must end up with: a mismatch means the disk changed it.

@@ -49,12 +49,18 @@ export class Connection {
     return this.socket.write(encodeMessage(message));
   }
 
-  /** Sends a DATA frame: header and payload as two writes in one cork, so the payload is not copied. */
-  sendData(chunk: Buffer): boolean {
-    if (this.#closed) return false;
+  /**
+   * Sends a DATA frame: header and payload as two writes in one cork, so the payload is not copied.
+   * `written` is called once the socket is done with the payload (or the connection is gone), so its buffer can be reused.
+   */
+  sendData(chunk: Buffer, written?: () => void): boolean {
+    if (this.#closed) {
+      written?.();
+      return false;
+    }
     this.socket.cork();
     this.socket.write(encodeDataHeader(chunk.length));
-    const ok = this.socket.write(chunk);
+    const ok = this.socket.write(chunk, written && (() => written()));
     this.socket.uncork();
     return ok;
   }

@@ -1,5 +1,5 @@
 /** Writing files so that a completed write survives a crash: fsync the data, then the directory entry. */
-import { constants as fsc, createWriteStream, type WriteStream } from 'node:fs';
+import { constants as fsc, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 
@@ -44,4 +44,31 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** How much may be written before a flush to disk is started in the background. */
+const SYNC_EVERY = 64 * 1024 * 1024;
+
+/**
+ * Keeps a long write's dirty data flowing to disk while it is written, so the
+ * final fsync has little left to do: after every SYNC_EVERY bytes, one
+ * fdatasync runs in the background (never two at once). Call wrote(n) after
+ * each write of n bytes.
+ */
+export function backgroundFlusher(stream: WriteStream): { wrote(bytes: number): void } {
+  let unsynced = 0;
+  let syncing = false;
+  return {
+    wrote(bytes: number) {
+      unsynced += bytes;
+      const fd = (stream as WriteStream & { fd: number | null }).fd;
+      if (unsynced < SYNC_EVERY || syncing || typeof fd !== 'number' || stream.destroyed) return;
+      unsynced = 0;
+      syncing = true;
+      // Failures surface at the final fsync, which is what decides durability.
+      fdatasync(fd, () => {
+        syncing = false;
+      });
+    },
+  };
 }

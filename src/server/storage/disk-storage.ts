@@ -9,7 +9,7 @@ import { constants as fsc, type WriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
-import { BLOCK_SIZE, ContentHasher, DEFAULT_CHUNK_SIZE, type ListEntry } from '../../protocol/index.js';
+import { BLOCK_SIZE, ContentHasher, type ListEntry } from '../../protocol/index.js';
 import { openDurableFile } from '../../util/durable-file.js';
 import { readRange } from '../../util/read-range.js';
 import { resumePoint } from '../../util/partial-file.js';
@@ -85,8 +85,11 @@ export class DiskStorage implements Storage {
       const offset = canResume ? resume.offset : 0;
       const blocks = Math.ceil(offset / BLOCK_SIZE);
       const prefixDigests = meta ? meta.digests.slice(0, blocks) : await digestsOf(handle, offset);
-      const stream = handle.createReadStream({ start: offset, highWaterMark: DEFAULT_CHUNK_SIZE });
-      return { size: info.size, mtime, offset, stream, prefixDigests, sha256: meta?.sha256 };
+      const reader = {
+        read: async (buffer: Buffer, position: number, length: number) => (await handle.read(buffer, 0, length, position)).bytesRead,
+        close: () => handle.close(),
+      };
+      return { size: info.size, mtime, offset, reader, prefixDigests, sha256: meta?.sha256 };
     } catch (err) {
       await handle.close();
       throw err;

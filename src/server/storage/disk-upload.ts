@@ -6,7 +6,7 @@
  */
 import { type WriteStream } from 'node:fs';
 import { lstat, open, rename, rm, stat } from 'node:fs/promises';
-import { closeDurably, openDurableFile, syncDirectory } from '../../util/durable-file.js';
+import { backgroundFlusher, closeDurably, openDurableFile, syncDirectory } from '../../util/durable-file.js';
 import type { PartialFiles } from '../../util/partial-file.js';
 import { encodeMeta } from './file-meta.js';
 import type { UploadSink } from './storage.js';
@@ -29,6 +29,7 @@ export class DiskUpload implements UploadSink {
   #error: Error | undefined;
   #onError: ((error: Error) => void) | undefined;
   readonly #wrapError: (err: unknown) => Error;
+  readonly #flusher: { wrote(bytes: number): void };
 
   constructor(init: {
     paths: UploadPaths;
@@ -46,6 +47,7 @@ export class DiskUpload implements UploadSink {
     this.digests = init.digests;
     this.#release = init.release;
     this.#wrapError = init.wrapError;
+    this.#flusher = backgroundFlusher(this.#data);
     for (const stream of [this.#data, this.#blocks]) {
       stream.on('error', (err) => {
         // Once committed, suspended or aborted, a late error (from destroying the stream) concerns no one.
@@ -73,7 +75,9 @@ export class DiskUpload implements UploadSink {
   }
 
   write(chunk: Buffer): boolean {
-    return this.#data.write(chunk);
+    const ok = this.#data.write(chunk);
+    this.#flusher.wrote(chunk.length);
+    return ok;
   }
 
   onDrain(callback: () => void): void {

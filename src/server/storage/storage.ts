@@ -1,6 +1,6 @@
 /** What the server needs from a place to keep users' files. Names given here are already validated and NFC. */
-import type { Readable } from 'node:stream';
 import type { ListEntry } from '../../protocol/index.js';
+import type { PositionalReader } from '../../transport/send-file.js';
 
 export interface UploadRequest {
   size: number;
@@ -33,10 +33,10 @@ export interface StoredFile {
   size: number;
   /** Modification time in whole milliseconds since the epoch (0 for anything before 1970). */
   mtime: number;
-  /** Where `stream` starts: the offset asked for, or 0 when the file is not the one the resume expected. */
+  /** Where to start sending: the offset asked for, or 0 when the file is not the one the resume expected. */
   offset: number;
-  /** The content from `offset` on, in large chunks; the caller must consume or destroy it. */
-  stream: Readable;
+  /** Reads the content (of the file as opened: a later replacement does not change it); close() when done. */
+  reader: PositionalReader & { close(): Promise<void> };
   /** Digests of the blocks before `offset`. */
   prefixDigests: Buffer[];
   /** The content checksum recorded when the file was stored, if it is still valid. */

@@ -1,0 +1,42 @@
+/**
+ * Reusable buffers for file data, shared by every transfer of a process: a
+ * buffer goes back to the pool once the socket has written it. Memory for file
+ * data is then bounded by the pool, not by the number or size of transfers,
+ * and the garbage collector is not fed a new megabyte per chunk.
+ */
+export class BufferPool {
+  readonly size: number;
+  readonly #max: number;
+  readonly #free: Buffer[] = [];
+  readonly #waiting: ((buffer: Buffer) => void)[] = [];
+  #allocated = 0;
+
+  /** `max` buffers of `size` bytes at most, allocated on demand. */
+  constructor(size: number, max: number) {
+    this.size = size;
+    this.#max = max;
+  }
+
+  /** Buffers allocated so far (in use or free). */
+  get allocated(): number {
+    return this.#allocated;
+  }
+
+  /** A buffer of `size` bytes; waits for one to come back when all are in use. */
+  take(): Promise<Buffer> {
+    const free = this.#free.pop();
+    if (free) return Promise.resolve(free);
+    if (this.#allocated < this.#max) {
+      this.#allocated++;
+      return Promise.resolve(Buffer.allocUnsafe(this.size));
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Returns a buffer taken from this pool; its content may be overwritten at once. */
+  give(buffer: Buffer): void {
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter(buffer);
+    else this.#free.push(buffer);
+  }
+}
