@@ -1,4 +1,5 @@
 /** A bare protocol peer for tests that must send what the real client never would. */
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { FrameDecoder, PROTOCOL_VERSION, encodeMessage, type Message } from '../../src/protocol/index.js';
@@ -7,6 +8,8 @@ export class RawPeer {
   readonly socket: Socket;
   readonly messages: Message[] = [];
   data = 0;
+  /** SHA-256 of every DATA byte received, in order. */
+  readonly dataHash = createHash('sha256');
   closed: Promise<void>;
   #wake: (() => void) | undefined;
 
@@ -19,6 +22,7 @@ export class RawPeer {
       },
       data: (c) => {
         this.data += c.length;
+        this.dataHash.update(c);
       },
     });
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
