@@ -84,7 +84,7 @@ describe('robustness', () => {
   });
 
   test('names are checked on the server too, whatever the client sends', async () => {
-    for (const name of ['../escape', '..', 'a/b', 'a\\b', 'nul\u0000byte', '', 'x'.repeat(256), '/abs']) {
+    for (const name of ['../escape', '..', 'a/b', 'a\\b', 'nul\u0000byte', '', 'x'.repeat(256), '/abs', '..\\..\\windows', 'C:\\Windows\\x', '\\\\server\\share', 'ok\u0085', '\u202e'.repeat(300)]) {
       const peer = await RawPeer.session(server.port, 'mallory', 'pw', false);
       peer.send({ type: 'upload', name, size: 1 });
       const reply = await peer.next();
@@ -92,6 +92,20 @@ describe('robustness', () => {
       peer.close();
     }
     assert.deepEqual(await readdir(join(server.root, 'files')).then((d) => d.filter((n) => n !== 'mallory')), []);
+  });
+
+  test('URL-encoded traversal is just a strange name, stored inside the user folder', async () => {
+    for (const name of ['%2e%2e%2fescape', '..%2f..%2fetc', '%252e%252e%252f']) {
+      const peer = await RawPeer.session(server.port, 'mallory', 'pw', false);
+      peer.send({ type: 'upload', name, size: 0 });
+      assert.equal((await peer.next()).type, 'ready');
+      peer.send({ type: 'end', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+      const reply = await peer.next();
+      assert.equal(reply.type, 'stored', JSON.stringify(reply));
+      peer.close();
+      assert.ok((await stat(join(server.root, 'files', 'mallory', name))).isFile());
+    }
+    assert.deepEqual((await readdir(server.root)).sort(), ['files', 'meta', 'partial', 'users.txt']);
   });
 
   test('more data than announced is refused and nothing is stored', async () => {
