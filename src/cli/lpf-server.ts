@@ -111,6 +111,7 @@ async function main(argv: string[]): Promise<void> {
   if (!LEVELS.includes(level)) throw new LpfError('LPF_ERR_USAGE', `--log-level must be one of ${LEVELS.join(', ')}`);
   const log = await createLogger(level, process.stdout.isTTY === true);
   const root = resolve(values.root ?? env.LPF_ROOT ?? 'lpf-data');
+  const graceMs = parseSeconds(values.grace ?? env.LPF_GRACE ?? '30', '--grace');
   const plain = values.plain === true || env.LPF_PLAIN === '1';
   await mkdir(root, { recursive: true, mode: 0o700 });
   const tls = plain ? undefined : await loadTlsIdentity(root, values.cert ?? env.LPF_CERT, values.key ?? env.LPF_KEY);
@@ -128,7 +129,6 @@ async function main(argv: string[]): Promise<void> {
   const address = await server.listen();
   log.info({ host: address.address, port: address.port, root, tls: tls ? 'on' : 'off', fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined, version: VERSION }, 'listening');
 
-  const graceMs = parseSeconds(values.grace ?? env.LPF_GRACE ?? '30', '--grace');
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {

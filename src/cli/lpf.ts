@@ -31,7 +31,8 @@ Options:
   --force                   let -download replace an existing local file
   --long, -l                with -list: exact sizes and each file's checksum
   --checksum                after a transfer, print the file's checksum (LPF-SHA256)
-  --quiet                   print nothing but errors
+  --quiet, -q               no progress bar and no summary lines: only errors and
+                            what the command exists to print (a listing, --checksum)
   --ca FILE                 verify the server's certificate with these CA certificates (PEM)
                             instead of remembering its fingerprint on first use
   --plain                   no TLS (only for a server started with --plain): UNENCRYPTED

@@ -84,8 +84,12 @@ export class LpfServer {
         (removed) => removed > 0 && this.#options.log.info({ removed }, 'removed stale partial uploads'),
         (err: Error) => this.#options.log.warn({ err: err.message }, 'could not sweep partial uploads'),
       );
-    void sweep();
-    this.#sweeper = setInterval(sweep, Math.min(ttlMs / 2, 3_600_000));
+    let sweeping: Promise<unknown> | undefined;
+    const once = () => {
+      sweeping ??= sweep().finally(() => (sweeping = undefined)); // never two sweeps at once
+    };
+    once();
+    this.#sweeper = setInterval(once, Math.min(Math.max(ttlMs / 2, 1000), 3_600_000));
     this.#sweeper.unref();
   }
 

@@ -270,7 +270,7 @@ export class Session {
       throw err;
     }
     const hasher = new ContentHasher({ previous: sink.digests, onBlock: (digest) => sink.recordBlock(digest) });
-    this.#upload = { name, size: message.size, received: sink.offset, hasher, sink, resumable: message.key !== undefined, started: Date.now() };
+    this.#upload = { name, size: message.size, received: sink.offset, hasher, sink, resumable: sink.resumable, started: Date.now() };
     // A disk that fills up mid-transfer fails the upload now, not when the client has sent everything.
     sink.onError((err) => void this.#abandonUpload().then(() => this.#fail(toLpfError(err, 'LPF_ERR_SERVER'))));
     this.#log.info({ user, command: 'upload', name, size: message.size, offset: sink.offset }, sink.offset > 0 ? 'upload resumed' : 'upload started');

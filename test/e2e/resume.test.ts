@@ -253,3 +253,35 @@ describe('stale partials and concurrent writers', () => {
     }
   });
 });
+
+describe('partials without a whole block', () => {
+  test('a keyed upload cut off before its first 4 MiB can be retried at once', async () => {
+    const server = await startServer();
+    try {
+      const { RawPeer } = await import('../helpers/raw-client.js');
+      const { ContentHasher, encodeDataHeader } = await import('../../src/protocol/index.js');
+      const content = Buffer.alloc(1000, 7);
+      const first = await RawPeer.session(server.port, 'una', 'unas-password', true);
+      first.send({ type: 'upload', name: 'small.bin', size: content.length, key: 'same-key' });
+      assert.equal((await first.next()).type, 'ready');
+      first.writeRaw(Buffer.concat([encodeDataHeader(500), content.subarray(0, 500)]));
+      await sleep(100);
+      first.close();
+      await sleep(100);
+
+      const second = await RawPeer.session(server.port, 'una', 'unas-password', false);
+      second.send({ type: 'upload', name: 'small.bin', size: content.length, key: 'same-key' });
+      const ready = await second.next();
+      assert.deepEqual(ready, { type: 'ready', offset: 0 });
+      const hasher = new ContentHasher();
+      hasher.update(content);
+      second.writeRaw(Buffer.concat([encodeDataHeader(content.length), content]));
+      second.send({ type: 'end', sha256: hasher.digest() });
+      assert.equal((await second.next()).type, 'stored');
+      second.close();
+      assert.deepEqual(await readFile(join(server.root, 'files', 'una', 'small.bin')), content);
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -123,6 +123,7 @@ export class DiskStorage implements Storage {
       const start = resumable ? await resumePoint(paths, request.size) : { offset: 0, digests: [] };
       return await DiskUpload.open(
         paths,
+        resumable,
         start,
         (path, offset) => this.openPartial(path, offset),
         () => this.#active.delete(activeKey),
@@ -167,9 +168,12 @@ export class DiskStorage implements Storage {
     return removed;
   }
 
-  /** Opens the data file of an upload at `offset` (a seam for tests that inject write failures). */
+  /**
+   * Opens the data file of an upload at `offset` (a seam for tests that inject write failures). At 0
+   * it may exist: a kept partial without a whole block starts over in the same file.
+   */
   protected openPartial(path: string, offset: number): Promise<WriteStream> {
-    return openDurableFile(path, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'wx', mode: 0o600 });
+    return openDurableFile(path, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w', mode: 0o600 });
   }
 
   /** The recorded checksum, or one computed now from the content (files placed by other means). */

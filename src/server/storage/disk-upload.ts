@@ -21,6 +21,7 @@ export interface UploadPaths extends PartialFiles {
 export class DiskUpload implements UploadSink {
   readonly offset: number;
   readonly digests: Buffer[];
+  readonly resumable: boolean;
   readonly #paths: UploadPaths;
   readonly #data: WriteStream;
   readonly #blocks: WriteStream;
@@ -33,6 +34,7 @@ export class DiskUpload implements UploadSink {
 
   constructor(init: {
     paths: UploadPaths;
+    resumable: boolean;
     data: WriteStream;
     blocks: WriteStream;
     offset: number;
@@ -44,6 +46,7 @@ export class DiskUpload implements UploadSink {
     this.#data = init.data;
     this.#blocks = init.blocks;
     this.offset = init.offset;
+    this.resumable = init.resumable;
     this.digests = init.digests;
     this.#release = init.release;
     this.#wrapError = init.wrapError;
@@ -61,6 +64,7 @@ export class DiskUpload implements UploadSink {
   /** Opens the files of an upload, continuing them at `offset`, or creating them at 0. */
   static async open(
     paths: UploadPaths,
+    resumable: boolean,
     start: { offset: number; digests: Buffer[] },
     openData: (path: string, offset: number) => Promise<WriteStream>,
     release: () => void,
@@ -71,7 +75,7 @@ export class DiskUpload implements UploadSink {
       data.destroy();
       throw err;
     });
-    return new DiskUpload({ paths, data, blocks, ...start, release, wrapError });
+    return new DiskUpload({ paths, resumable, data, blocks, ...start, release, wrapError });
   }
 
   write(chunk: Buffer): boolean {

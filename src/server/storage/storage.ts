@@ -14,6 +14,8 @@ export interface UploadSink {
   readonly offset: number;
   /** Digests of the blocks before `offset`. */
   readonly digests: Buffer[];
+  /** Whether a later upload with the same key can find this one (only then is it worth keeping when cut off). */
+  readonly resumable: boolean;
   /** Writes a chunk; false means "wait for the drain callback before writing more". */
   write(chunk: Buffer): boolean;
   onDrain(callback: () => void): void;
