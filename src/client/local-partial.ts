@@ -5,12 +5,11 @@
  * cut off leaves them; the next download of the same unchanged file continues
  * after the last whole block, without re-reading what is there.
  */
-import type { WriteStream } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ContentHasher } from '../protocol/index.js';
-import { backgroundFlusher, closeDurably, openDurableFile } from '../util/durable-file.js';
-import { resumePoint, type PartialFiles } from '../util/partial-file.js';
+import { openDurableFile } from '../util/durable-file.js';
+import { PartialStreams, resumePoint, type PartialFiles } from '../util/partial-file.js';
 
 interface PartialInfo {
   name: string;
@@ -58,9 +57,8 @@ export class LocalPartial {
     if (fresh) await this.#removeData();
     const info: PartialInfo = { name: this.#name, server: this.#server, size: file.size, mtime: file.mtime };
     await writeFile(this.#infoPath, JSON.stringify(info));
-    const data = await openDurableFile(this.#files.data, fresh ? { flags: 'wx', mode: 0o644 } : { flags: 'r+', start: file.offset });
-    const blocks = await openDurableFile(this.#files.blocks, { flags: 'a', mode: 0o644 });
-    return new PartialWriter(data, blocks, digests);
+    const open = () => openDurableFile(this.#files.data, fresh ? { flags: 'wx', mode: 0o644 } : { flags: 'r+', start: file.offset });
+    return new PartialWriter(await PartialStreams.open(this.#files, open, 0o644), digests);
   }
 
   /** Puts the verified data under the target name and removes the rest. */
@@ -82,43 +80,36 @@ export class LocalPartial {
 
 /** Writes arriving data to the partial, hashing it and keeping each whole block's digest beside it. */
 export class PartialWriter {
-  readonly #data: WriteStream;
-  readonly #blocks: WriteStream;
+  readonly #files: PartialStreams;
   readonly #hasher: ContentHasher;
-  readonly #flusher: { wrote(bytes: number): void };
 
-  constructor(data: WriteStream, blocks: WriteStream, previous: Buffer[]) {
-    this.#data = data;
-    this.#blocks = blocks;
-    this.#flusher = backgroundFlusher(data);
-    this.#hasher = new ContentHasher({ previous, onBlock: (digest) => blocks.write(digest) });
+  constructor(files: PartialStreams, previous: Buffer[]) {
+    this.#files = files;
+    this.#hasher = new ContentHasher({ previous, onBlock: (digest) => files.recordBlock(digest) });
   }
 
   write(chunk: Buffer): boolean {
     this.#hasher.update(chunk);
-    const ok = this.#data.write(chunk);
-    this.#flusher.wrote(chunk.length);
-    return ok;
+    return this.#files.write(chunk);
   }
 
   onDrain(callback: () => void): void {
-    this.#data.once('drain', callback);
+    this.#files.onDrain(callback);
   }
 
   onError(callback: (error: Error) => void): void {
-    this.#data.on('error', callback);
-    this.#blocks.on('error', callback);
+    this.#files.onError(callback);
   }
 
   /** Flushes both files to disk; resolves with the checksum of the whole content. */
   async finish(): Promise<string> {
     const sha256 = this.#hasher.digest();
-    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]);
+    await this.#files.close();
     return sha256;
   }
 
   /** The transfer was cut: flush what arrived, for the next attempt. */
-  async suspend(): Promise<void> {
-    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]).catch(() => {});
+  suspend(): Promise<void> {
+    return this.#files.suspend();
   }
 }

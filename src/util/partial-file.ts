@@ -3,8 +3,10 @@
  * beside it the digests of its completed blocks. Resuming trusts the digests
  * instead of re-reading the data.
  */
+import type { WriteStream } from 'node:fs';
 import { readFile, stat, truncate } from 'node:fs/promises';
 import { BLOCK_SIZE, DIGEST_BYTES, splitDigests } from '../protocol/index.js';
+import { backgroundFlusher, closeDurably, openDurableFile } from './durable-file.js';
 
 export interface PartialFiles {
   data: string;
@@ -30,4 +32,85 @@ export async function resumePoint(files: PartialFiles, size: number): Promise<{ 
     await truncate(files.blocks, blocks * DIGEST_BYTES).catch(() => {});
   }
   return { offset, digests: recorded.slice(0, blocks) };
+}
+
+/**
+ * The two open files of a partial transfer: data (flushed to disk in the
+ * background as it grows) and block digests. Errors are reported once, and
+ * not at all after the files were closed or destroyed on purpose.
+ */
+export class PartialStreams {
+  readonly #data: WriteStream;
+  readonly #blocks: WriteStream;
+  readonly #flusher: { wrote(bytes: number): void };
+  #finished = false;
+  #error: Error | undefined;
+  #onError: ((error: Error) => void) | undefined;
+
+  constructor(data: WriteStream, blocks: WriteStream) {
+    this.#data = data;
+    this.#blocks = blocks;
+    this.#flusher = backgroundFlusher(data);
+    for (const stream of [data, blocks]) {
+      stream.on('error', (err) => {
+        if (this.#finished || this.#error) return;
+        this.#error = err;
+        this.#onError?.(err);
+      });
+    }
+  }
+
+  /** Opens `files.data` with `openData` and the digests file for appending (created if need be). */
+  static async open(files: PartialFiles, openData: () => Promise<WriteStream>, mode: number): Promise<PartialStreams> {
+    const data = await openData();
+    const blocks = await openDurableFile(files.blocks, { flags: 'a', mode }).catch((err: unknown) => {
+      data.destroy();
+      throw err;
+    });
+    return new PartialStreams(data, blocks);
+  }
+
+  /** The first write error, if any. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  write(chunk: Buffer): boolean {
+    const ok = this.#data.write(chunk);
+    this.#flusher.wrote(chunk.length);
+    return ok;
+  }
+
+  onDrain(callback: () => void): void {
+    this.#data.once('drain', callback);
+  }
+
+  /** Registers the callback for the first write error (called at once if one happened already). */
+  onError(callback: (error: Error) => void): void {
+    this.#onError = callback;
+    if (this.#error) callback(this.#error);
+  }
+
+  recordBlock(digest: Buffer): void {
+    this.#blocks.write(digest);
+  }
+
+  /** Flushes both files to disk and closes them. */
+  async close(): Promise<void> {
+    if (this.#error) throw this.#error;
+    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]);
+    this.#finished = true;
+  }
+
+  /** Closes both files, flushing what they hold, and ignores failures (the transfer is being left). */
+  async suspend(): Promise<void> {
+    this.#finished = true;
+    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]).catch(() => {});
+  }
+
+  destroy(): void {
+    this.#finished = true;
+    this.#data.destroy();
+    this.#blocks.destroy();
+  }
 }

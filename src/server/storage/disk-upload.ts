@@ -6,8 +6,8 @@
  */
 import { type WriteStream } from 'node:fs';
 import { lstat, open, rename, rm, stat } from 'node:fs/promises';
-import { backgroundFlusher, closeDurably, openDurableFile, syncDirectory } from '../../util/durable-file.js';
-import type { PartialFiles } from '../../util/partial-file.js';
+import { syncDirectory } from '../../util/durable-file.js';
+import { PartialStreams, type PartialFiles } from '../../util/partial-file.js';
 import { encodeMeta } from './file-meta.js';
 import type { UploadSink } from './storage.js';
 
@@ -23,42 +23,27 @@ export class DiskUpload implements UploadSink {
   readonly digests: Buffer[];
   readonly resumable: boolean;
   readonly #paths: UploadPaths;
-  readonly #data: WriteStream;
-  readonly #blocks: WriteStream;
+  readonly #files: PartialStreams;
   readonly #release: () => void;
-  #done = false;
-  #error: Error | undefined;
-  #onError: ((error: Error) => void) | undefined;
   readonly #wrapError: (err: unknown) => Error;
-  readonly #flusher: { wrote(bytes: number): void };
+  #done = false;
 
-  constructor(init: {
+  private constructor(init: {
     paths: UploadPaths;
     resumable: boolean;
-    data: WriteStream;
-    blocks: WriteStream;
+    files: PartialStreams;
     offset: number;
     digests: Buffer[];
     release: () => void;
     wrapError: (err: unknown) => Error;
   }) {
     this.#paths = init.paths;
-    this.#data = init.data;
-    this.#blocks = init.blocks;
+    this.#files = init.files;
     this.offset = init.offset;
     this.resumable = init.resumable;
     this.digests = init.digests;
     this.#release = init.release;
     this.#wrapError = init.wrapError;
-    this.#flusher = backgroundFlusher(this.#data);
-    for (const stream of [this.#data, this.#blocks]) {
-      stream.on('error', (err) => {
-        // Once committed, suspended or aborted, a late error (from destroying the stream) concerns no one.
-        if (this.#done) return;
-        this.#error ??= err;
-        this.#onError?.(this.#wrapError(err));
-      });
-    }
   }
 
   /** Opens the files of an upload, continuing them at `offset`, or creating them at 0. */
@@ -70,39 +55,30 @@ export class DiskUpload implements UploadSink {
     release: () => void,
     wrapError: (err: unknown) => Error,
   ): Promise<DiskUpload> {
-    const data = await openData(paths.data, start.offset);
-    const blocks = await openDurableFile(paths.blocks, { flags: 'a', mode: 0o600 }).catch((err: unknown) => {
-      data.destroy();
-      throw err;
-    });
-    return new DiskUpload({ paths, resumable, data, blocks, ...start, release, wrapError });
+    const files = await PartialStreams.open(paths, () => openData(paths.data, start.offset), 0o600);
+    return new DiskUpload({ paths, resumable, files, ...start, release, wrapError });
   }
 
   write(chunk: Buffer): boolean {
-    const ok = this.#data.write(chunk);
-    this.#flusher.wrote(chunk.length);
-    return ok;
+    return this.#files.write(chunk);
   }
 
   onDrain(callback: () => void): void {
-    this.#data.once('drain', callback);
+    this.#files.onDrain(callback);
   }
 
   onError(callback: (error: Error) => void): void {
-    this.#onError = callback;
-    if (this.#error) callback(this.#wrapError(this.#error));
+    this.#files.onError((err) => callback(this.#wrapError(err)));
   }
 
   recordBlock(digest: Buffer): void {
-    this.#blocks.write(digest);
+    this.#files.recordBlock(digest);
   }
 
   async commit(checksum: { sha256: string; digests: Buffer[] }): Promise<{ replaced: number }> {
     const { data, blocks, finalPath, finalDir, metaPath, metaDir } = this.#paths;
     try {
-      if (this.#error) throw this.#error;
-      await closeDurably(this.#data);
-      await closeDurably(this.#blocks);
+      await this.#files.close();
       const info = await stat(data);
       const metaTemp = `${data}.meta`;
       await writeDurably(metaTemp, encodeMeta({ size: info.size, mtimeMs: info.mtimeMs, ...checksum }));
@@ -124,14 +100,13 @@ export class DiskUpload implements UploadSink {
     if (this.#done) return;
     this.#finish();
     // Flushed to disk, so a resume after a power cut finds what the digests promise.
-    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]).catch(() => {});
+    await this.#files.suspend();
   }
 
   async abort(): Promise<void> {
     if (this.#done) return;
     this.#finish();
-    this.#data.destroy();
-    this.#blocks.destroy();
+    this.#files.destroy();
     await Promise.all([this.#paths.data, this.#paths.blocks, `${this.#paths.data}.meta`].map((p) => rm(p, { force: true }).catch(() => {})));
   }
 
