@@ -24,14 +24,11 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credentials | undefi
   return { user, password, register: env.LPF_REGISTER === '1' };
 }
 
-/** Fails at once, instead of hanging, when there is no way to get credentials. */
-export function requireCredentialSource(env: NodeJS.ProcessEnv, interactive: boolean): Credentials | 'prompt' {
-  const fromEnv = credentialsFromEnv(env);
-  if (fromEnv) return fromEnv;
-  if (interactive) return 'prompt';
-  throw new LpfError(
+/** The error for a command that has no way to log in (no terminal, no environment, no session). */
+export function noCredentials(): LpfError {
+  return new LpfError(
     'LPF_ERR_NO_CREDENTIALS',
-    'no terminal to ask for a user name and password: set LPF_USER and LPF_PASSWORD (and LPF_REGISTER=1 to create the account)',
+    'no terminal to ask for a user name and password: set LPF_USER and LPF_PASSWORD (and LPF_REGISTER=1 to create the account), or log in once with -login',
   );
 }
 

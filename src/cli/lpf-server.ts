@@ -39,6 +39,7 @@ Limits (defaults are safe for a public server; raise them for load tests):
   --login-delay S         first delay, doubling up to 60 s LPF_LOGIN_DELAY     (default: 1)
   --partial-ttl S         keep cut-off uploads this long   LPF_PARTIAL_TTL     (default: 86400, 24 h)
                           for a resume
+  --session-ttl S         how long a login session lasts   LPF_SESSION_TTL     (default: 604800, 7 days)
   --grace S          on SIGTERM/SIGINT, seconds to let   LPF_GRACE  (default: 30)
                      commands in flight finish; a second signal stops at once
   -h, --help         show this help
@@ -72,6 +73,7 @@ function parseLimits(values: Record<string, string | boolean | undefined>, env: 
     minPasswordChars: count('min-password', d.minPasswordChars),
     registrationsPerHour: count('register-limit', d.registrationsPerHour, 0),
     partialTtlMs: seconds('partial-ttl', d.partialTtlMs),
+    sessionTtlMs: seconds('session-ttl', d.sessionTtlMs),
     accountThrottle: { ...d.accountThrottle, freeAttempts, baseDelayMs },
     addressThrottle: { ...d.addressThrottle, freeAttempts: Math.max(freeAttempts, d.addressThrottle.freeAttempts), baseDelayMs },
   };
@@ -99,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
     'login-delay': { type: 'string' },
     grace: { type: 'string' },
     'partial-ttl': { type: 'string' },
+    'session-ttl': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });

@@ -9,7 +9,9 @@ import { LpfError, toLpfError } from '../errors.js';
 import type { ListEntry } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine } from './args.js';
-import { confirmNewHost, promptCredentials, requireCredentialSource } from './credentials.js';
+import { SessionFile, defaultSessionsPath } from '../client/sessions.js';
+import { logIn, loginCommand, logoutCommand, whoamiCommand, type AuthContext } from './authenticate.js';
+import { confirmNewHost } from './credentials.js';
 import { formatBytes, formatDuration, formatRate, formatTime } from './format.js';
 import { createProgress } from './progress.js';
 
@@ -25,6 +27,9 @@ Commands:
   -download REMOTE [LOCAL]  fetch a file (saved as LOCAL, default: REMOTE in this folder)
   -list                     list your files
   -delete REMOTE            delete a file
+  -login                    log in and keep a session, so the next commands do not ask
+  -logout                   end the session (on the server too)
+  -whoami                   show who the next command runs as
 (--upload, --download, ... work as well.)
 
 Options:
@@ -39,8 +44,10 @@ Options:
   -h, --help                show this help
   --version                 show the version
 
-Account: every command but -ping needs one. On a terminal lpf asks for it.
-Without a terminal, set LPF_USER and LPF_PASSWORD (and LPF_REGISTER=1 to create it).
+Account: every command but -ping needs one. On a terminal lpf asks for it and keeps a
+session (in $XDG_CONFIG_HOME/lpf/sessions.json) so that later commands do not ask again
+until it expires or you -logout. Scripts set LPF_USER and LPF_PASSWORD (and LPF_REGISTER=1
+to create the account), or run -login once with them and then use the session.
 
 Server identity: the first time lpf meets a server it shows the certificate's fingerprint,
 asks whether to trust it (without a terminal it trusts it and says so, unless
@@ -53,7 +60,7 @@ Examples:
   LPF_USER=alice LPF_PASSWORD=... lpf files.example.org:20215 -list
 `;
 
-const COMMANDS = ['ping', 'upload', 'download', 'list', 'delete'] as const;
+const COMMANDS = ['ping', 'upload', 'download', 'list', 'delete', 'login', 'logout', 'whoami'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** How many operands each command takes: [min, max]. */
@@ -63,6 +70,9 @@ const OPERANDS: Record<Command, [number, number]> = {
   download: [1, 2],
   list: [0, 0],
   delete: [1, 1],
+  login: [0, 0],
+  logout: [0, 0],
+  whoami: [0, 0],
 };
 
 interface Invocation {
@@ -84,6 +94,9 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
     download: { type: 'boolean' },
     list: { type: 'boolean' },
     delete: { type: 'boolean' },
+    login: { type: 'boolean' },
+    logout: { type: 'boolean' },
+    whoami: { type: 'boolean' },
     force: { type: 'boolean' },
     long: { type: 'boolean', short: 'l' },
     checksum: { type: 'boolean' },
@@ -142,20 +155,21 @@ async function tlsPolicy(inv: Invocation, interactive: boolean): Promise<TlsPoli
 async function run(inv: Invocation): Promise<void> {
   const address = parseAddress(inv.address);
   const interactive = process.stdin.isTTY === true;
-  const source = inv.command === 'ping' ? undefined : requireCredentialSource(process.env, interactive);
-  const client = await LpfClient.connect(address, { tls: await tlsPolicy(inv, interactive) });
+  const tls = await tlsPolicy(inv, interactive);
+  const ctx: AuthContext = {
+    connect: () => LpfClient.connect(address, { tls }),
+    server: formatAddress(address),
+    sessions: new SessionFile(defaultSessionsPath()),
+    interactive,
+    say: (line) => {
+      if (!inv.quiet) process.stdout.write(`${line}\n`);
+    },
+  };
+  if (inv.command === 'login') return loginCommand(ctx);
+  if (inv.command === 'logout') return logoutCommand(ctx);
+  if (inv.command === 'whoami') return whoamiCommand(ctx);
+  const client = inv.command === 'ping' ? await ctx.connect() : await logIn(ctx);
   try {
-    if (source !== undefined) {
-      client.setIdleTimeout(0); // a person may take their time at the prompt
-      const creds = source === 'prompt' ? await promptCredentials() : source;
-      client.setIdleTimeout(60_000);
-      if (creds.register) {
-        const user = await client.register(creds.user, creds.password);
-        if (!inv.quiet) process.stderr.write(`Account "${user}" created.\n`);
-      } else {
-        await client.login(creds.user, creds.password);
-      }
-    }
     await execute(client, inv);
   } finally {
     client.close();
@@ -195,6 +209,8 @@ async function execute(client: LpfClient, inv: Invocation): Promise<void> {
       await client.delete(name);
       return say(`deleted ${name}`);
     }
+    default:
+      throw new LpfError('LPF_ERR_INTERNAL', `-${inv.command} is not a transfer command`);
   }
 }
 

@@ -124,6 +124,27 @@ export class LpfClient {
     return (await this.#expect('authed')).user;
   }
 
+  /** Logs in (or registers) and asks for a session token for later connections. */
+  async startSession(user: string, password: string, register = false): Promise<{ user: string; token: string; expires: number }> {
+    this.#conn.send({ type: register ? 'register' : 'login', user, password, session: true });
+    const authed = await this.#expect('authed');
+    if (authed.token === undefined || authed.expires === undefined) throw new LpfError('LPF_ERR_PROTOCOL', 'the server gave no session token');
+    return { user: authed.user, token: authed.token, expires: authed.expires };
+  }
+
+  /** Logs in with a session token; LPF_ERR_SESSION when it has expired or was revoked. */
+  async resumeSession(token: string): Promise<{ user: string; expires: number | undefined }> {
+    this.#conn.send({ type: 'session', token });
+    const authed = await this.#expect('authed');
+    return { user: authed.user, expires: authed.expires };
+  }
+
+  /** Ends the session this connection logged in with, on the server. */
+  async logout(): Promise<void> {
+    this.#conn.send({ type: 'logout' });
+    await this.#expect('ok');
+  }
+
   /** The user's files; with `checksums`, each with its content checksum (the server may have to compute it). */
   async list(options: { checksums?: boolean } = {}): Promise<ListEntry[]> {
     this.#conn.send(options.checksums ? { type: 'list', long: true } : { type: 'list' });

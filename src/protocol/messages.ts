@@ -21,9 +21,13 @@ export type Message =
   | { type: 'pong'; nonce: number }
   | { type: 'error'; code: string; message: string }
   | { type: 'ok' }
-  | { type: 'register'; user: string; password: string }
-  | { type: 'login'; user: string; password: string }
-  | { type: 'authed'; user: string }
+  /** With `session`, the answer carries a token for later connections (see `session`). */
+  | { type: 'register'; user: string; password: string; session?: boolean }
+  | { type: 'login'; user: string; password: string; session?: boolean }
+  /** Logs in with a session token instead of a password. */
+  | { type: 'session'; token: string }
+  | { type: 'logout' }
+  | { type: 'authed'; user: string; token?: string; expires?: number }
   | { type: 'list'; long?: boolean }
   | { type: 'list_page'; entries: ListEntry[]; done: boolean }
   | { type: 'delete'; name: string }
@@ -60,9 +64,11 @@ export const SPECS: { readonly [T in MessageType]: Spec } = {
   pong: { code: 0x04, fields: { nonce: 'uint' } },
   error: { code: 0x05, fields: { code: 'string', message: 'string' } },
   ok: { code: 0x06, fields: {} },
-  register: { code: 0x10, fields: { user: 'string', password: 'string' } },
-  login: { code: 0x11, fields: { user: 'string', password: 'string' } },
-  authed: { code: 0x12, fields: { user: 'string' } },
+  register: { code: 0x10, fields: { user: 'string', password: 'string', session: 'bool?' } },
+  login: { code: 0x11, fields: { user: 'string', password: 'string', session: 'bool?' } },
+  authed: { code: 0x12, fields: { user: 'string', token: 'string?', expires: 'uint?' } },
+  session: { code: 0x13, fields: { token: 'string' } },
+  logout: { code: 0x14, fields: {} },
   list: { code: 0x20, fields: { long: 'bool?' } },
   list_page: { code: 0x21, fields: { entries: 'entries', done: 'bool' } },
   delete: { code: 0x22, fields: { name: 'string' } },

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { FileAccounts } from './accounts/file-accounts.js';
+import { SessionStore } from './accounts/session-store.js';
 import type { Logger } from './logger.js';
 import { systemClock } from './limits/clock.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
@@ -119,6 +120,8 @@ export class LpfServer {
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;
     const storage = this.#options.storage ?? new DiskStorage(root);
+    const sessions = new SessionStore(join(root, 'sessions.txt'), limits.sessionTtlMs, systemClock);
+    await sessions.load();
     this.#context = {
       accounts,
       storage,
@@ -129,6 +132,7 @@ export class LpfServer {
       addressThrottle: new LoginThrottle(limits.addressThrottle, systemClock),
       registrations: new RateWindow(limits.registrationsPerHour, 3_600_000, systemClock),
       quota: new QuotaKeeper(storage, limits.quotaBytes),
+      sessions,
     };
     this.#startSweeping(storage, limits.partialTtlMs);
     await new Promise<void>((resolve, reject) => {

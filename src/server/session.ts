@@ -22,6 +22,7 @@ import {
 import { Connection } from '../transport/connection.js';
 import { sendRange } from '../transport/send-file.js';
 import type { Accounts } from './accounts/accounts.js';
+import type { SessionStore } from './accounts/session-store.js';
 import type { LoginThrottle } from './limits/login-throttle.js';
 import type { ServerLimits } from './limits/limits.js';
 import type { QuotaKeeper } from './limits/quota.js';
@@ -42,10 +43,11 @@ export interface SessionContext {
   addressThrottle: LoginThrottle;
   registrations: RateWindow;
   quota: QuotaKeeper;
+  sessions: SessionStore;
 }
 
 /** Requests a logged-in client may make. */
-const COMMANDS: ReadonlySet<string> = new Set(['list', 'delete', 'upload', 'download']);
+const COMMANDS: ReadonlySet<string> = new Set(['list', 'delete', 'upload', 'download', 'logout']);
 
 type State = 'hello' | 'auth' | 'ready' | 'busy' | 'upload' | 'closed';
 
@@ -68,6 +70,8 @@ export class Session {
   #state: State = 'hello';
   #user: string | undefined;
   #upload: ActiveUpload | undefined;
+  /** The session token this connection logged in with, if it did so with one (logout revokes it). */
+  #token: string | undefined;
   readonly #loginTimer: NodeJS.Timeout;
   /** The client's address, the key of the per-address limits. */
   readonly #address: string;
@@ -121,6 +125,7 @@ export class Session {
       case 'auth':
         if (message.type === 'ping') return this.#pong(message);
         if (message.type === 'login' || message.type === 'register') return this.#run(message.type, () => this.#auth(message));
+        if (message.type === 'session') return this.#run('session', () => this.#resumeSession(message));
         if (COMMANDS.has(message.type)) return this.#fail(new LpfError('LPF_ERR_NOT_LOGGED_IN', `log in before ${message.type}`));
         return this.#refuse(`unexpected ${message.type}`);
       case 'ready':
@@ -145,6 +150,8 @@ export class Session {
         return this.#run('upload', () => this.#startUpload(message));
       case 'download':
         return this.#run('download', () => this.#download(message));
+      case 'logout':
+        return this.#run('logout', () => this.#logout());
       default:
         return this.#refuse(`unexpected ${message.type}`);
     }
@@ -186,7 +193,34 @@ export class Session {
     const user = message.type === 'register' ? await this.#register(message) : await this.#login(message);
     this.#user = user;
     this.#log.info({ user, command: message.type }, message.type === 'register' ? 'registered' : 'logged in');
-    this.#conn.send({ type: 'authed', user });
+    if (!message.session) return void this.#conn.send({ type: 'authed', user });
+    const { token, expires } = await this.#ctx.sessions.create(user);
+    this.#token = token;
+    this.#conn.send({ type: 'authed', user, token, expires });
+  }
+
+  /** Logs in with a session token. Tokens are 256 random bits: a wrong one still counts against the address. */
+  async #resumeSession(message: MessageOf<'session'>): Promise<void> {
+    const { addressThrottle, sessions } = this.#ctx;
+    const addressKey = `addr:${this.#address}`;
+    const wait = addressThrottle.waitFor([addressKey]);
+    if (wait > 0) throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
+    const session = sessions.get(message.token);
+    if (!session) {
+      addressThrottle.failed([addressKey]);
+      throw new LpfError('LPF_ERR_SESSION', 'the session has expired or was ended; log in again');
+    }
+    this.#user = session.user;
+    this.#token = message.token;
+    this.#log.info({ user: session.user, command: 'session' }, 'logged in with a session');
+    this.#conn.send({ type: 'authed', user: session.user, expires: session.expires });
+  }
+
+  async #logout(): Promise<void> {
+    if (this.#token) await this.#ctx.sessions.revoke(this.#token);
+    this.#log.info({ user: this.#user, command: 'logout', session: this.#token !== undefined }, 'logged out');
+    this.#token = undefined;
+    this.#conn.send({ type: 'ok' });
   }
 
   async #register(message: MessageOf<'register'>): Promise<string> {

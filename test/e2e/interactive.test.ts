@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { LPF, runLpf, startServer, asUser, type RunningServer } from '../helpers/processes.js';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { LPF, TEST_CONFIG_HOME, runLpf, startServer, asUser, type RunningServer } from '../helpers/processes.js';
 import { hasScript, runInPty } from '../helpers/pty.js';
 
 describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
@@ -15,6 +15,8 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
     assert.equal((await runLpf([server.address, '-ping'])).code, 0);
   });
   after(() => server.stop());
+  // A prompted login keeps a session; each dialogue below starts as someone who has none.
+  beforeEach(() => rm(join(TEST_CONFIG_HOME, 'lpf', 'sessions.json'), { force: true }));
 
   test('a new user answers "n", registers with the password twice, and the command runs', async () => {
     const password = 'Tr0ub4dor&3-secret';

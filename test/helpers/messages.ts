@@ -12,6 +12,8 @@ export const SAMPLES: { readonly [T in MessageType]: MessageOf<T> } = {
   register: { type: 'register', user: 'alice', password: 'pässwörd "quoted" \\ 🔑' },
   login: { type: 'login', user: 'Alice', password: 'hunter2' },
   authed: { type: 'authed', user: 'alice' },
+  session: { type: 'session', token: 'aW52YWxpZC1idXQtd2VsbC1mb3JtZWQ' },
+  logout: { type: 'logout' },
   list: { type: 'list' },
   list_page: {
     type: 'list_page',

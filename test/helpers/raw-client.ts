@@ -60,12 +60,12 @@ export class RawPeer {
     this.socket.write(bytes);
   }
 
-  /** The next message, or rejects if the connection closes first (or after 5 s). */
+  /** The next message, or rejects if the connection closes first (or after 20 s: CI machines can be slow). */
   async next(): Promise<Message> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while (this.messages.length === 0) {
       if (this.socket.destroyed || this.socket.readableEnded) throw new Error('connection closed');
-      if (Date.now() > deadline) throw new Error('no message within 5 s');
+      if (Date.now() > deadline) throw new Error('no message within 20 s');
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         setTimeout(resolve, 100);

@@ -62,6 +62,8 @@ describe('type bytes', () => {
       register: 0x10,
       login: 0x11,
       authed: 0x12,
+      session: 0x13,
+      logout: 0x14,
       list: 0x20,
       list_page: 0x21,
       delete: 0x22,

@@ -50,10 +50,11 @@ export class FileAccounts implements Accounts {
   async register(user: string, password: string): Promise<string> {
     const name = normalizeUserName(user);
     checkPassword(password);
+    // Hashed before taking the queue: the slow part runs in parallel, only check-and-write is serialised.
+    const hash = await hashPassword(password, this.#params);
     return this.#serialised(async () => {
       await this.load();
       if (this.#users.has(name)) throw new LpfError('LPF_ERR_USER_EXISTS', `the user name "${name}" is taken`);
-      const hash = await hashPassword(password, this.#params);
       const next = new Map(this.#users).set(name, hash);
       await this.#write(next);
       this.#users = next;

@@ -15,6 +15,8 @@ export interface ServerLimits extends ConnectionLimits {
   minPasswordChars: number;
   /** Registrations accepted from one client address per hour. */
   registrationsPerHour: number;
+  /** How long a login session lasts. */
+  sessionTtlMs: number;
   /** Partial uploads untouched for this long are removed. */
   partialTtlMs: number;
   /** Failed logins per account name before delays start, and the delays. */
@@ -32,6 +34,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   minPasswordChars: 8,
   registrationsPerHour: 5,
   partialTtlMs: 24 * 3_600_000,
+  sessionTtlMs: 7 * 24 * 3_600_000,
   accountThrottle: DEFAULT_THROTTLE,
   addressThrottle: { ...DEFAULT_THROTTLE, freeAttempts: 20 },
 };

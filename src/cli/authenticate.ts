@@ -1,0 +1,128 @@
+/**
+ * How the CLI logs in, in order: credentials from the environment (scripts),
+ * a stored session for this server, or prompts on a terminal, which also start
+ * a session so that the next commands need not ask. Plus -login, -logout and
+ * -whoami, which manage that session.
+ */
+import type { LpfClient } from '../client/client.js';
+import type { SessionFile } from '../client/sessions.js';
+import { LpfError } from '../errors.js';
+import { credentialsFromEnv, noCredentials, promptCredentials, type Credentials } from './credentials.js';
+import { formatTime } from './format.js';
+
+export interface AuthContext {
+  connect(): Promise<LpfClient>;
+  /** host:port, as stored sessions are keyed. */
+  server: string;
+  sessions: SessionFile;
+  interactive: boolean;
+  say(line: string): void;
+}
+
+/** A connection logged in for a command; the caller closes it. */
+export async function logIn(ctx: AuthContext): Promise<LpfClient> {
+  const fromEnv = credentialsFromEnv(process.env);
+  if (fromEnv) return withClient(ctx, (client) => passwordLogin(client, fromEnv));
+  const stored = await ctx.sessions.get(ctx.server);
+  if (stored) {
+    try {
+      return await withClient(ctx, (client) => client.resumeSession(stored.token));
+    } catch (err) {
+      if ((err as LpfError).code !== 'LPF_ERR_SESSION') throw err;
+      await ctx.sessions.delete(ctx.server);
+      if (!ctx.interactive) throw sessionEnded(ctx.server);
+      process.stderr.write(`Your session with ${ctx.server} has ended; please log in again.\n`);
+    }
+  }
+  if (!ctx.interactive) throw noCredentials();
+  return withClient(ctx, (client) => promptedSession(client, ctx));
+}
+
+/** -login: log in (environment or prompts) and keep a session for the next commands. */
+export async function loginCommand(ctx: AuthContext): Promise<void> {
+  const fromEnv = credentialsFromEnv(process.env);
+  if (!fromEnv && !ctx.interactive) throw noCredentials();
+  const client = await ctx.connect();
+  try {
+    const session = fromEnv ? await startSession(client, fromEnv, ctx) : await promptedSession(client, ctx);
+    ctx.say(`Logged in to ${ctx.server} as ${session.user}; the session lasts until ${formatTime(session.expires)}.`);
+  } finally {
+    client.close();
+  }
+}
+
+/** -logout: end the stored session on the server, and forget it here. */
+export async function logoutCommand(ctx: AuthContext): Promise<void> {
+  const stored = await ctx.sessions.get(ctx.server);
+  if (!stored) return ctx.say(`Not logged in to ${ctx.server}.`);
+  try {
+    const client = await ctx.connect();
+    try {
+      await client.resumeSession(stored.token);
+      await client.logout();
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    if ((err as LpfError).code !== 'LPF_ERR_SESSION') throw err; // already over on the server
+  } finally {
+    await ctx.sessions.delete(ctx.server);
+  }
+  ctx.say(`Logged out of ${ctx.server}.`);
+}
+
+/** -whoami: who the next command would run as. */
+export async function whoamiCommand(ctx: AuthContext): Promise<void> {
+  const fromEnv = credentialsFromEnv(process.env);
+  if (fromEnv) {
+    const client = await withClient(ctx, (c) => passwordLogin(c, { ...fromEnv, register: false }));
+    client.close();
+    return ctx.say(`${fromEnv.user.toLowerCase()} on ${ctx.server} (from LPF_USER)`);
+  }
+  const stored = await ctx.sessions.get(ctx.server);
+  if (!stored) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', `not logged in to ${ctx.server}`);
+  try {
+    const client = await withClient(ctx, (c) => c.resumeSession(stored.token));
+    client.close();
+  } catch (err) {
+    if ((err as LpfError).code !== 'LPF_ERR_SESSION') throw err;
+    await ctx.sessions.delete(ctx.server);
+    throw sessionEnded(ctx.server);
+  }
+  ctx.say(`${stored.user} on ${ctx.server} (session until ${formatTime(stored.expires)})`);
+}
+
+async function withClient(ctx: AuthContext, authenticate: (client: LpfClient) => Promise<unknown>): Promise<LpfClient> {
+  const client = await ctx.connect();
+  try {
+    await authenticate(client);
+    return client;
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+async function passwordLogin(client: LpfClient, creds: Credentials): Promise<void> {
+  if (!creds.register) return void (await client.login(creds.user, creds.password));
+  const user = await client.register(creds.user, creds.password);
+  process.stderr.write(`Account "${user}" created.\n`);
+}
+
+async function startSession(client: LpfClient, creds: Credentials, ctx: AuthContext) {
+  const session = await client.startSession(creds.user, creds.password, creds.register);
+  if (creds.register) process.stderr.write(`Account "${session.user}" created.\n`);
+  await ctx.sessions.set(ctx.server, session);
+  return session;
+}
+
+async function promptedSession(client: LpfClient, ctx: AuthContext) {
+  client.setIdleTimeout(0); // a person may take their time at the prompt
+  const creds = await promptCredentials();
+  client.setIdleTimeout(60_000);
+  return startSession(client, creds, ctx);
+}
+
+function sessionEnded(server: string): LpfError {
+  return new LpfError('LPF_ERR_SESSION', `your session with ${server} has expired or was ended; log in again with: lpf ${server} -login`);
+}
