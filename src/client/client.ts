@@ -204,17 +204,20 @@ export class LpfClient {
     const partial = new LocalPartial(localPath, name, formatAddress(this.address));
     const resume = await partial.resumable();
     this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
-    // Input stays held until the partial file is open: DATA follows this answer at once.
+    // Input stays held until the partial file is open and receiving: DATA follows this answer at once,
+    // and releasing delivers what is already buffered there and then.
     const file = await this.#expect('file', { keepHold: true });
     let writer: PartialWriter;
+    let receiving: () => Promise<string>;
     try {
       if (file.offset !== 0 && file.offset !== resume?.offset) throw new LpfError('LPF_ERR_PROTOCOL', `the server resumed at ${file.offset}, not where asked`);
       writer = await partial.open(file, file.offset === 0 ? [] : (resume?.digests ?? []));
+      receiving = this.#receiveFile(writer, file.size, file.offset, options.onProgress);
     } finally {
       this.#conn.release();
     }
     try {
-      const sha256 = await this.#receiveFile(writer, file.size, file.offset, options.onProgress);
+      const sha256 = await receiving();
       if (!options.force) await refuseExisting(localPath);
       await partial.complete();
       return { name, size: file.size, sha256, ms: performance.now() - started, resumedFrom: file.offset };
@@ -270,8 +273,11 @@ export class LpfClient {
     }
   }
 
-  /** Writes the DATA that arrives to `writer` from `offset` on, verifying size and checksum. */
-  async #receiveFile(writer: PartialWriter, size: number, offset: number, onProgress?: ProgressListener): Promise<string> {
+  /**
+   * Starts writing the DATA that arrives to `writer` from `offset` on (the sink is in place when this
+   * returns); the function returned waits for the end and verifies size and checksum.
+   */
+  #receiveFile(writer: PartialWriter, size: number, offset: number, onProgress?: ProgressListener): () => Promise<string> {
     let received = offset;
     onProgress?.(received, size);
     writer.onError((err) => this.#conn.close(localError(err, 'cannot write the local file')));
@@ -284,17 +290,19 @@ export class LpfClient {
       }
       onProgress?.(received, size);
     };
-    try {
-      const end = await this.#expect('end');
-      const sha256 = await writer.finish().catch((err: unknown) => {
-        throw localError(err, 'cannot write the local file');
-      });
-      if (received !== size) throw new LpfError('LPF_ERR_SIZE_MISMATCH', `received ${received} of ${size} bytes`);
-      if (end.sha256 !== sha256) throw new LpfError('LPF_ERR_CHECKSUM', 'checksum mismatch: the data was corrupted; the partial download was removed');
-      return sha256;
-    } finally {
-      this.#dataSink = undefined;
-    }
+    return async () => {
+      try {
+        const end = await this.#expect('end');
+        const sha256 = await writer.finish().catch((err: unknown) => {
+          throw localError(err, 'cannot write the local file');
+        });
+        if (received !== size) throw new LpfError('LPF_ERR_SIZE_MISMATCH', `received ${received} of ${size} bytes`);
+        if (end.sha256 !== sha256) throw new LpfError('LPF_ERR_CHECKSUM', 'checksum mismatch: the data was corrupted; the partial download was removed');
+        return sha256;
+      } finally {
+        this.#dataSink = undefined;
+      }
+    };
   }
 
   /**
