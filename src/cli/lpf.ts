@@ -135,7 +135,7 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
 
 async function tlsPolicy(inv: Invocation, interactive: boolean): Promise<TlsPolicy> {
   if (inv.plain) {
-    process.stderr.write('lpf: warning: --plain: TLS is off, the password and the files cross the network unencrypted\n');
+    if (!inv.quiet) process.stderr.write('lpf: warning: --plain: TLS is off, the password and the files cross the network unencrypted\n');
     return { mode: 'plain' };
   }
   if (inv.ca) {

@@ -3,8 +3,11 @@ import { constants as fsc, createWriteStream, fdatasync, type WriteStream } from
 import { open } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 
-/** Large buffer: file-system writes in big blocks are far cheaper than many small ones. */
-const WRITE_BUFFER = 4 * 1024 * 1024;
+/**
+ * Writes go to disk in blocks of up to this much (fs.WriteStream gathers what is queued into one
+ * writev). 1 MiB keeps the per-transfer buffer small when many clients upload at once.
+ */
+const WRITE_BUFFER = 1024 * 1024;
 
 /**
  * Creates a new file (never replacing one) and resolves once it is open. The
