@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { LPF, TEST_CONFIG_HOME, runLpf, startServer, asUser, type RunningServer } from '../helpers/processes.js';
+import { writeRandomFile } from '../helpers/files.js';
 import { hasScript, runInPty } from '../helpers/pty.js';
 
 describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
@@ -88,6 +89,21 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
       assert.doesNotMatch(again.screen, /Trust this server/);
     } finally {
       await rm(config, { recursive: true, force: true });
+    }
+  });
+
+  test('a transfer on a terminal draws a progress bar on the way, then one summary line', async () => {
+    await runLpf([server.address, '-list'], { env: asUser('pat', 'pats-password', true) });
+    const dir = await mkdtemp(join(tmpdir(), 'lpf-progress-'));
+    try {
+      const file = join(dir, 'big.bin');
+      await writeRandomFile(file, 200 * 1024 * 1024);
+      const r = await runInPty([process.execPath, LPF, server.address, '-upload', file], [], { env: asUser('pat', 'pats-password') });
+      assert.equal(r.code, 0, r.screen);
+      assert.match(r.screen, /↑ big\.bin .*\d+% \| [\d.]+ MiB \/ 200 MiB \| [\d.]+ MiB\/s \| ETA/);
+      assert.match(r.screen, /uploaded big\.bin \(200 MiB\) in [\d.]+ m?s, [\d.]+ MiB\/s/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
