@@ -3,9 +3,10 @@
  * certificate is remembered per host:port in a text file, one line each:
  *   host:port SHA256:AB:CD:…
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { replaceFile } from '../util/durable-file.js';
 
 /** $XDG_CONFIG_HOME/lpf, else ~/.config/lpf. */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -35,9 +36,7 @@ export class KnownHosts {
     entries.set(hostPort.toLowerCase(), fingerprint);
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const text = [...entries].map(([host, fp]) => `${host} ${fp}\n`).join('');
-    const temp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temp, text, { mode: 0o600 });
-    await rename(temp, this.path);
+    await replaceFile(this.path, text, { mode: 0o600, durable: false });
   }
 
   async #read(): Promise<Map<string, string>> {

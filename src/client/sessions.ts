@@ -3,8 +3,9 @@
  * $XDG_CONFIG_HOME/lpf/sessions.json (mode 0600: a token is as good as a
  * password until it expires or is revoked).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { replaceFile } from '../util/durable-file.js';
 import { configDir } from './known-hosts.js';
 
 export interface StoredSession {
@@ -55,8 +56,6 @@ export class SessionFile {
 
   async #write(all: Record<string, StoredSession>): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-    await rename(temp, this.path);
+    await replaceFile(this.path, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600, durable: false });
   }
 }

@@ -1,6 +1,8 @@
 /** Writing files so that a completed write survives a crash: fsync the data, then the directory entry. */
 import { constants as fsc, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 
 /**
@@ -74,4 +76,28 @@ export function backgroundFlusher(stream: WriteStream): { wrote(bytes: number): 
       });
     },
   };
+}
+
+/**
+ * Replaces the file at `path` with `content` so that a crash leaves either the
+ * old file or the new one, never a torn one: write a temporary file beside it,
+ * rename it over. With `durable`, the data and the rename are flushed to disk
+ * before this resolves.
+ */
+export async function replaceFile(path: string, content: string | Buffer, options: { mode: number; durable: boolean }): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(temp, 'w', options.mode);
+  try {
+    await handle.writeFile(content);
+    if (options.durable) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  if (options.durable) await syncDirectory(dirname(path));
 }

@@ -1,13 +1,12 @@
 /**
  * Accounts kept in a text file, one account a line:
  *   <user>:scrypt:N=32768,r=8,p=1:<salt base64>:<hash base64>
- * Lines starting with "#" are comments. The file is rewritten whole through a
- * temporary file, fsync and rename, so a crash never leaves it half-written.
+ * Lines starting with "#" are comments. The file is rewritten whole with
+ * replaceFile (temporary file, fsync, rename), so a crash never leaves it half-written.
  */
-import { constants as fsc } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { LpfError } from '../../errors.js';
+import { replaceFile } from '../../util/durable-file.js';
 import { checkPassword, normalizeUserName } from '../../protocol/index.js';
 import type { Accounts } from './accounts.js';
 import { DEFAULT_SCRYPT, formatHash, hashPassword, parseHash, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash.js';
@@ -91,22 +90,7 @@ export class FileAccounts implements Accounts {
 
   async #write(users: Map<string, PasswordHash>): Promise<void> {
     const lines = [...users].map(([name, hash]) => `${name}:${formatHash(hash)}\n`);
-    const temp = join(dirname(this.#path), `.users.txt.${process.pid}.tmp`);
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(HEADER + lines.join(''));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temp, this.#path);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
-    const dir = await open(dirname(this.#path), fsc.O_RDONLY);
-    await dir.sync().finally(() => dir.close());
+    await replaceFile(this.#path, HEADER + lines.join(''), { mode: 0o600, durable: true });
     this.#loadedMtime = (await stat(this.#path)).mtimeMs;
   }
 }

@@ -5,7 +5,8 @@
  * through a temporary file and rename like the accounts file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { replaceFile } from '../../util/durable-file.js';
 import type { Clock } from '../limits/clock.js';
 
 export interface Session {
@@ -60,15 +61,7 @@ export class SessionStore {
       const now = this.#clock();
       for (const [hash, s] of this.#sessions) if (s.expires <= now) this.#sessions.delete(hash);
       const text = [...this.#sessions].map(([hash, s]) => `${hash} ${s.user} ${s.expires}\n`).join('');
-      const temp = `${this.#path}.${process.pid}.tmp`;
-      const handle = await open(temp, 'w', 0o600);
-      try {
-        await handle.writeFile(text);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.#path);
+      await replaceFile(this.#path, text, { mode: 0o600, durable: true });
     });
     this.#queue = run.catch(() => {});
     return run;

@@ -114,7 +114,6 @@ export class DiskStorage implements Storage {
       blocks: join(partialDir, `${id}.blocks`),
       finalDir,
       finalPath: join(finalDir, name),
-      metaDir,
       metaPath: join(metaDir, name),
     };
     const activeKey = `${user}/${id}`;
@@ -156,7 +155,7 @@ export class DiskStorage implements Storage {
     for (const user of users) {
       const dir = join(this.#partialRoot, user);
       for (const file of await readdir(dir).catch(() => [] as string[])) {
-        const id = file.replace(/\.(part|blocks|part\.meta)$/, '');
+        const id = file.replace(/\.(part|blocks)$/, '');
         if (this.#active.has(`${user}/${id}`)) continue;
         const info = await stat(join(dir, file)).catch(() => undefined);
         if (info && now - info.mtimeMs > maxAgeMs) {

@@ -5,8 +5,8 @@
  * the digests on disk stand in for the data, which is never re-read.
  */
 import { type WriteStream } from 'node:fs';
-import { lstat, open, rename, rm, stat } from 'node:fs/promises';
-import { syncDirectory } from '../../util/durable-file.js';
+import { lstat, rename, rm, stat } from 'node:fs/promises';
+import { replaceFile, syncDirectory } from '../../util/durable-file.js';
 import { PartialStreams, type PartialFiles } from '../../util/partial-file.js';
 import { encodeMeta } from './file-meta.js';
 import type { UploadSink } from './storage.js';
@@ -15,7 +15,6 @@ export interface UploadPaths extends PartialFiles {
   finalPath: string;
   finalDir: string;
   metaPath: string;
-  metaDir: string;
 }
 
 export class DiskUpload implements UploadSink {
@@ -76,17 +75,15 @@ export class DiskUpload implements UploadSink {
   }
 
   async commit(checksum: { sha256: string; digests: Buffer[] }): Promise<{ replaced: number }> {
-    const { data, blocks, finalPath, finalDir, metaPath, metaDir } = this.#paths;
+    const { data, blocks, finalPath, finalDir, metaPath } = this.#paths;
     try {
       await this.#files.close();
       const info = await stat(data);
-      const metaTemp = `${data}.meta`;
-      await writeDurably(metaTemp, encodeMeta({ size: info.size, mtimeMs: info.mtimeMs, ...checksum }));
       const previous = await lstat(finalPath).catch(() => undefined);
       await rename(data, finalPath);
-      await rename(metaTemp, metaPath);
       await syncDirectory(finalDir);
-      await syncDirectory(metaDir);
+      // After the data: a crash in between leaves metadata whose size and mtime do not match, which is ignored.
+      await replaceFile(metaPath, encodeMeta({ size: info.size, mtimeMs: info.mtimeMs, ...checksum }), { mode: 0o600, durable: true });
       this.#finish();
       await rm(blocks, { force: true });
       return { replaced: previous?.isFile() ? previous.size : 0 };
@@ -107,21 +104,11 @@ export class DiskUpload implements UploadSink {
     if (this.#done) return;
     this.#finish();
     this.#files.destroy();
-    await Promise.all([this.#paths.data, this.#paths.blocks, `${this.#paths.data}.meta`].map((p) => rm(p, { force: true }).catch(() => {})));
+    await Promise.all([this.#paths.data, this.#paths.blocks].map((p) => rm(p, { force: true }).catch(() => {})));
   }
 
   #finish(): void {
     this.#done = true;
     this.#release();
-  }
-}
-
-async function writeDurably(path: string, content: Buffer): Promise<void> {
-  const handle = await open(path, 'w', 0o600);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -4,9 +4,10 @@
  * (as sshd makes its host keys). Clients pin its fingerprint on first use.
  */
 import { X509Certificate, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
+import { replaceFile } from '../../util/durable-file.js';
 
 export interface TlsIdentity {
   cert: string;
@@ -38,8 +39,8 @@ export async function loadTlsIdentity(root: string, certPath?: string, keyPath?:
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const made = await createSelfSigned('lpf-server');
   // Key first, each through a temporary name: a crash never leaves a certificate without its key.
-  await writePrivate(key, made.key);
-  await writePrivate(cert, made.cert, 0o644);
+  await replaceFile(key, made.key, { mode: 0o600, durable: true });
+  await replaceFile(cert, made.cert, { mode: 0o644, durable: true });
   return { ...(await readIdentity(cert, key, false)), created: true };
 }
 
@@ -54,11 +55,6 @@ async function readIdentity(certPath: string, keyPath: string, created: boolean)
   return { cert, key, fingerprint, keyPath, created };
 }
 
-async function writePrivate(path: string, text: string, mode = 0o600): Promise<void> {
-  const temp = `${path}.tmp`;
-  await writeFile(temp, text, { mode, flag: 'w' });
-  await rename(temp, path);
-}
 
 /** A fresh ECDSA P-256 key and a self-signed certificate for it, both PEM. */
 export async function createSelfSigned(commonName: string): Promise<{ cert: string; key: string }> {
