@@ -12,15 +12,6 @@ import { finished } from 'node:stream/promises';
 const WRITE_BUFFER = 1024 * 1024;
 
 /**
- * Creates a new file (never replacing one) and resolves once it is open. The
- * stream fsyncs before it closes, so finishing it with closeDurably() means
- * the bytes are on stable storage.
- */
-export function createDurableFile(path: string, mode: number): Promise<WriteStream> {
-  return openDurableFile(path, { flags: 'wx', mode });
-}
-
-/**
  * Opens a file for writing with fsync-on-close. `flags` 'r+' with `start`
  * continues an existing file at that offset (a resumed transfer).
  */
