@@ -9,6 +9,7 @@ import type { SessionFile } from '../client/sessions.js';
 import { LpfError } from '../errors.js';
 import { credentialsFromEnv, noCredentials, promptCredentials, type Credentials } from './credentials.js';
 import { formatTime } from './format.js';
+import type { Output } from './output.js';
 
 export interface AuthContext {
   connect(): Promise<LpfClient>;
@@ -16,7 +17,7 @@ export interface AuthContext {
   server: string;
   sessions: SessionFile;
   interactive: boolean;
-  say(line: string): void;
+  out: Output;
 }
 
 /** A connection logged in for a command; the caller closes it. */
@@ -45,7 +46,8 @@ export async function loginCommand(ctx: AuthContext): Promise<void> {
   const client = await ctx.connect();
   try {
     const session = fromEnv ? await startSession(client, fromEnv, ctx) : await promptedSession(client, ctx);
-    ctx.say(`Logged in to ${ctx.server} as ${session.user}; the session lasts until ${formatTime(session.expires)}.`);
+    const expires = new Date(session.expires).toISOString();
+    ctx.out.result(`Logged in to ${ctx.server} as ${session.user}; the session lasts until ${formatTime(session.expires)}.`, { server: ctx.server, user: session.user, expires });
   } finally {
     client.close();
   }
@@ -54,7 +56,7 @@ export async function loginCommand(ctx: AuthContext): Promise<void> {
 /** -logout: end the stored session on the server, and forget it here. */
 export async function logoutCommand(ctx: AuthContext): Promise<void> {
   const stored = await ctx.sessions.get(ctx.server);
-  if (!stored) return ctx.say(`Not logged in to ${ctx.server}.`);
+  if (!stored) return ctx.out.result(`Not logged in to ${ctx.server}.`, { server: ctx.server, loggedOut: false });
   try {
     const client = await ctx.connect();
     try {
@@ -68,7 +70,7 @@ export async function logoutCommand(ctx: AuthContext): Promise<void> {
   } finally {
     await ctx.sessions.delete(ctx.server);
   }
-  ctx.say(`Logged out of ${ctx.server}.`);
+  ctx.out.result(`Logged out of ${ctx.server}.`, { server: ctx.server, loggedOut: true });
 }
 
 /** -whoami: who the next command would run as. */
@@ -77,7 +79,8 @@ export async function whoamiCommand(ctx: AuthContext): Promise<void> {
   if (fromEnv) {
     const client = await withClient(ctx, (c) => passwordLogin(c, { ...fromEnv, register: false }));
     client.close();
-    return ctx.say(`${fromEnv.user.toLowerCase()} on ${ctx.server} (from LPF_USER)`);
+    const user = fromEnv.user.toLowerCase();
+    return ctx.out.result(`${user} on ${ctx.server} (from LPF_USER)`, { server: ctx.server, user, via: 'environment' });
   }
   const stored = await ctx.sessions.get(ctx.server);
   if (!stored) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', `not logged in to ${ctx.server}`);
@@ -89,7 +92,8 @@ export async function whoamiCommand(ctx: AuthContext): Promise<void> {
     await ctx.sessions.delete(ctx.server);
     throw sessionEnded(ctx.server);
   }
-  ctx.say(`${stored.user} on ${ctx.server} (session until ${formatTime(stored.expires)})`);
+  const expires = new Date(stored.expires).toISOString();
+  ctx.out.result(`${stored.user} on ${ctx.server} (session until ${formatTime(stored.expires)})`, { server: ctx.server, user: stored.user, via: 'session', expires });
 }
 
 async function withClient(ctx: AuthContext, authenticate: (client: LpfClient) => Promise<unknown>): Promise<LpfClient> {

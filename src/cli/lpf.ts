@@ -13,6 +13,7 @@ import { SessionFile, defaultSessionsPath } from '../client/sessions.js';
 import { logIn, loginCommand, logoutCommand, whoamiCommand, type AuthContext } from './authenticate.js';
 import { confirmNewHost } from './credentials.js';
 import { formatBytes, formatDuration, formatRate, formatTime } from './format.js';
+import { createOutput, reportError, type Output } from './output.js';
 import { createProgress } from './progress.js';
 
 const HELP = `lpf ${VERSION}: send and fetch files with an lpf server
@@ -36,6 +37,7 @@ Options:
   --force                   let -download replace an existing local file
   --long, -l                with -list: exact sizes and each file's checksum
   --checksum                after a transfer, print the file's checksum (LPF-SHA256)
+  --json                    print each result as one JSON object (errors too: "ok": false)
   --quiet, -q               no progress bar and no summary lines: only errors and
                             what the command exists to print (a listing, --checksum)
   --ca FILE                 verify the server's certificate with these CA certificates (PEM)
@@ -82,6 +84,7 @@ interface Invocation {
   force: boolean;
   long: boolean;
   checksum: boolean;
+  json: boolean;
   quiet: boolean;
   ca: string | undefined;
   plain: boolean;
@@ -100,6 +103,7 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
     force: { type: 'boolean' },
     long: { type: 'boolean', short: 'l' },
     checksum: { type: 'boolean' },
+    json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
     ca: { type: 'string' },
     plain: { type: 'boolean' },
@@ -127,6 +131,7 @@ function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
     force: values.force === true,
     long: values.long === true,
     checksum: values.checksum === true,
+    json: values.json === true,
     quiet: values.quiet === true,
     ca: values.ca,
     plain: values.plain === true,
@@ -161,37 +166,33 @@ async function run(inv: Invocation): Promise<void> {
     server: formatAddress(address),
     sessions: new SessionFile(defaultSessionsPath()),
     interactive,
-    say: (line) => {
-      if (!inv.quiet) process.stdout.write(`${line}\n`);
-    },
+    out: createOutput(inv.command, inv),
   };
   if (inv.command === 'login') return loginCommand(ctx);
   if (inv.command === 'logout') return logoutCommand(ctx);
   if (inv.command === 'whoami') return whoamiCommand(ctx);
   const client = inv.command === 'ping' ? await ctx.connect() : await logIn(ctx);
   try {
-    await execute(client, inv);
+    await execute(client, inv, ctx.out);
   } finally {
     client.close();
   }
 }
 
-async function execute(client: LpfClient, inv: Invocation): Promise<void> {
-  const say = (line: string) => {
-    if (!inv.quiet) process.stdout.write(`${line}\n`);
-  };
-  const showProgress = !inv.quiet && process.stderr.isTTY === true;
+async function execute(client: LpfClient, inv: Invocation, out: Output): Promise<void> {
+  const showProgress = !inv.quiet && !out.json && process.stderr.isTTY === true;
   switch (inv.command) {
     case 'ping': {
       const ms = await client.ping();
-      return say(`pong from ${formatAddress(client.address)} in ${ms.toFixed(2)} ms`);
+      const server = formatAddress(client.address);
+      return out.result(`pong from ${server} in ${ms.toFixed(2)} ms`, { server, ms: Number(ms.toFixed(3)) });
     }
     case 'upload': {
       const [local, remote = basename(local as string)] = inv.operands as [string, string?];
       const progress = await createProgress(`↑ ${remote}`, showProgress);
       const result = await client.upload(local, remote, progress.listener).finally(() => progress.stop());
-      say(`uploaded ${summary(result)}`);
-      return inv.checksum ? void process.stdout.write(`${checksumLine(result)}\n`) : undefined;
+      out.result(`uploaded ${summary(result)}`, { ...transferData(result), local });
+      return inv.checksum ? out.always(checksumLine(result)) : undefined;
     }
     case 'download': {
       const [remote, local = basename(remote as string)] = inv.operands as [string, string?];
@@ -199,19 +200,27 @@ async function execute(client: LpfClient, inv: Invocation): Promise<void> {
       const result = await client
         .download(remote, local, { force: inv.force, onProgress: progress.listener })
         .finally(() => progress.stop());
-      say(`downloaded ${summary(result)} to ${local}`);
-      return inv.checksum ? void process.stdout.write(`${checksumLine(result)}\n`) : undefined;
+      out.result(`downloaded ${summary(result)} to ${local}`, { ...transferData(result), local });
+      return inv.checksum ? out.always(checksumLine(result)) : undefined;
     }
-    case 'list':
-      return printList(await client.list({ checksums: inv.long }), inv.long);
+    case 'list': {
+      const entries = await client.list({ checksums: inv.long });
+      if (!out.json) return printList(entries, inv.long);
+      const listed = entries.map((e) => ({ name: e.name, size: e.size, modified: new Date(e.mtime).toISOString(), ...(e.sha256 ? { sha256: e.sha256 } : {}) }));
+      return out.result(undefined, { entries: listed });
+    }
     case 'delete': {
       const name = inv.operands[0] as string;
       await client.delete(name);
-      return say(`deleted ${name}`);
+      return out.result(`deleted ${name}`, { name });
     }
     default:
       throw new LpfError('LPF_ERR_INTERNAL', `-${inv.command} is not a transfer command`);
   }
+}
+
+function transferData(r: TransferResult): Record<string, unknown> {
+  return { name: r.name, size: r.size, sha256: r.sha256, ms: Math.round(r.ms), resumedFrom: r.resumedFrom };
 }
 
 function summary(r: TransferResult): string {
@@ -244,6 +253,9 @@ async function main(argv: string[]): Promise<void> {
   await run(inv);
 }
 
+// Known before parsing, so that even a usage error is reported as JSON when --json was asked for.
+const jsonRequested = process.argv.slice(2).some((a) => a === '--json' || a === '-json');
+
 // A promise that nothing can settle any more lets Node exit with status 0: never report that as success.
 let finished = false;
 process.on('exit', (code) => {
@@ -264,7 +276,7 @@ main(process.argv.slice(2)).then(
       process.exit(130);
     }
     const error = toLpfError(err);
-    process.stderr.write(`lpf: error: ${error.message} [${error.code}]\n`);
+    reportError(error, jsonRequested);
     process.exit(error.exitCode);
   },
 );
