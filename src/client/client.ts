@@ -20,7 +20,7 @@ import {
 } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
 import { sendRange } from '../transport/send-file.js';
-import { readRange } from '../util/read-range.js';
+import { hashFileStart } from '../util/read-range.js';
 import { LocalPartial, type PartialWriter } from './local-partial.js';
 import { VERSION } from '../version.js';
 import { formatAddress, type ServerAddress } from './address.js';
@@ -178,7 +178,7 @@ export class LpfClient {
       if (offset > size) throw new LpfError('LPF_ERR_PROTOCOL', `the server offered to resume at ${offset}, past the end`);
       const hasher = new ContentHasher();
       // What the server already holds is not sent again, but it is hashed here: the checksum covers the whole file.
-      if (offset > 0) await readRange(handle, 0, offset, (chunk) => hasher.update(chunk)).catch(rethrowLocal);
+      await hashFileStart(handle, offset, hasher).catch(rethrowLocal);
       onProgress?.(offset, size);
       await this.#sendRange(handle, offset, size, hasher, onProgress);
       const sha256 = hasher.digest();

@@ -204,7 +204,7 @@ export class Session {
     const { addressThrottle, sessions } = this.#ctx;
     const addressKey = `addr:${this.#address}`;
     const wait = addressThrottle.waitFor([addressKey]);
-    if (wait > 0) throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
+    if (wait > 0) throw throttled(wait);
     const session = sessions.get(message.token);
     if (!session) {
       addressThrottle.failed([addressKey]);
@@ -246,15 +246,13 @@ export class Session {
     const accountKey = `user:${message.user.slice(0, MAX_USER_NAME + 1).toLowerCase()}`;
     const addressKey = `addr:${this.#address}`;
     const wait = Math.max(accountThrottle.waitFor([accountKey]), addressThrottle.waitFor([addressKey]));
-    if (wait > 0) {
-      throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`);
-    }
+    if (wait > 0) throw throttled(wait);
     // Through the gates, so parallel attempts cannot all pass as free ones; the window is checked again inside.
     await accountThrottle.enter(accountKey);
     await addressThrottle.enter(addressKey);
     try {
       const inside = Math.max(accountThrottle.waitFor([accountKey]), addressThrottle.waitFor([addressKey]));
-      if (inside > 0) throw new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(inside / 1000)} s`);
+      if (inside > 0) throw throttled(inside);
       const user = await accounts.verify(message.user, message.password);
       accountThrottle.succeeded(accountKey);
       return user;
@@ -420,4 +418,8 @@ export class Session {
 
 function shuttingDown(): LpfError {
   return new LpfError('LPF_ERR_SHUTDOWN', 'the server is shutting down; try again in a moment');
+}
+
+function throttled(waitMs: number): LpfError {
+  return new LpfError('LPF_ERR_THROTTLED', `too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`);
 }

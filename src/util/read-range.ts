@@ -1,6 +1,6 @@
 /** Reading part of an open file in large chunks, without streams (a FileHandle stream closes its handle when done). */
 import type { FileHandle } from 'node:fs/promises';
-import { DEFAULT_CHUNK_SIZE } from '../protocol/index.js';
+import { DEFAULT_CHUNK_SIZE, type ContentHasher } from '../protocol/index.js';
 
 /**
  * Reads bytes [start, end) in chunks of `chunkSize`, calling `each` in order
@@ -22,4 +22,10 @@ export async function readRange(
     position += bytesRead;
     if ((await each(bytesRead === length ? buffer : buffer.subarray(0, bytesRead))) === false) return;
   }
+}
+
+/** Feeds the first `length` bytes of a file to `hasher` and returns it (to digest, or to go on with). */
+export async function hashFileStart(handle: FileHandle, length: number, hasher: ContentHasher): Promise<ContentHasher> {
+  await readRange(handle, 0, length, (chunk) => hasher.update(chunk));
+  return hasher;
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
 import { BLOCK_SIZE, ContentHasher, type ListEntry } from '../../protocol/index.js';
 import { openDurableFile } from '../../util/durable-file.js';
-import { readRange } from '../../util/read-range.js';
+import { hashFileStart } from '../../util/read-range.js';
 import { resumePoint } from '../../util/partial-file.js';
 import { DiskUpload, type UploadPaths } from './disk-upload.js';
 import { readValidMeta, removeMeta } from './file-meta.js';
@@ -181,9 +181,7 @@ export class DiskStorage implements Storage {
     if (meta) return meta.sha256;
     const handle = await open(join(this.#filesRoot, user, name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
     try {
-      const hasher = new ContentHasher();
-      await readRange(handle, 0, size, (chunk) => hasher.update(chunk));
-      return hasher.digest();
+      return (await hashFileStart(handle, size, new ContentHasher())).digest();
     } finally {
       await handle.close();
     }
@@ -202,11 +200,9 @@ export class DiskStorage implements Storage {
 
 /** Digests of the whole blocks in the first `length` bytes, read from the file (when no metadata has them). */
 async function digestsOf(handle: FileHandle, length: number): Promise<Buffer[]> {
-  const digests: Buffer[] = [];
-  const hasher = new ContentHasher({ onBlock: (d) => digests.push(d) });
-  await readRange(handle, 0, length, (chunk) => hasher.update(chunk));
+  const hasher = await hashFileStart(handle, length, new ContentHasher());
   if (length > 0) hasher.digest(); // closes a short last block
-  return digests;
+  return [...hasher.digests];
 }
 
 /** A partial upload's file name: the same name, size and sender key find the same partial. */
