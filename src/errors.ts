@@ -21,6 +21,7 @@ export const EXIT_CODES = {
   LPF_ERR_NO_CREDENTIALS: 6,
   LPF_ERR_NOT_LOGGED_IN: 6,
   LPF_ERR_SESSION: 6,
+  LPF_ERR_NO_SUCH_USER: 6,
   LPF_ERR_NOT_FOUND: 7,
   LPF_ERR_BAD_NAME: 8,
   LPF_ERR_LOCAL_EXISTS: 9,
@@ -34,9 +35,37 @@ export const EXIT_CODES = {
   LPF_ERR_THROTTLED: 13,
   LPF_ERR_QUOTA: 13,
   LPF_ERR_TOO_LARGE: 13,
+  LPF_ERR_LOCKED: 13,
+  LPF_ERR_EXISTS: 14,
+  LPF_ERR_NOT_EMPTY: 14,
+  LPF_ERR_IS_FOLDER: 14,
+  LPF_ERR_NOT_FOLDER: 14,
 } as const;
 
 export type ErrorCode = keyof typeof EXIT_CODES;
+
+/**
+ * Failures of one command that leave the connection in step: the server
+ * answers with an error and waits for the next command, so a client working
+ * through many files goes on. Every other error ends the connection.
+ */
+export const COMMAND_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'LPF_ERR_AUTH',
+  'LPF_ERR_USER_EXISTS',
+  'LPF_ERR_BAD_USERNAME',
+  'LPF_ERR_BAD_PASSWORD',
+  'LPF_ERR_SESSION',
+  'LPF_ERR_NOT_FOUND',
+  'LPF_ERR_BAD_NAME',
+  'LPF_ERR_CHECKSUM',
+  'LPF_ERR_SIZE_MISMATCH',
+  'LPF_ERR_QUOTA',
+  'LPF_ERR_TOO_LARGE',
+  'LPF_ERR_EXISTS',
+  'LPF_ERR_NOT_EMPTY',
+  'LPF_ERR_IS_FOLDER',
+  'LPF_ERR_NOT_FOLDER',
+]);
 
 /** True when `code` is one of the documented codes (used to vet codes read off the wire). */
 export function isErrorCode(code: unknown): code is ErrorCode {

@@ -93,8 +93,8 @@ export async function bigFileCase(ctx: Context): Promise<void> {
         name: security.tls ? 'lpf CLI, TLS' : 'lpf CLI, plain TCP',
         group: security.tls ? 'encrypted (TLS, SSH)' : 'plain TCP',
         note: 'real CLI process; SHA-256 and fsync',
-        upload: async (s, r) => (await runChecked(node, [LPF_BIN, addr, '-upload', s, r, ...flags], { ...timeout, env })).ms,
-        download: async (r, d) => (await runChecked(node, [LPF_BIN, addr, '-download', r, d, '--force', ...flags], { ...timeout, env })).ms,
+        upload: async (s, r) => (await runChecked(node, [LPF_BIN, addr, '-upload', s, '--to', r, ...flags], { ...timeout, env })).ms,
+        download: async (r, d) => (await runChecked(node, [LPF_BIN, addr, '-download', r, '--to', d, '--force', ...flags], { ...timeout, env })).ms,
         storedPath: (r) => join(lpf.filesDir, 'bench', r),
         server: { name: security.tls ? 'lpf-server, TLS' : 'lpf-server, plain TCP', pid: lpf.service.pid, tree: false },
       });

@@ -125,12 +125,12 @@ export async function latencyCase(ctx: Context): Promise<void> {
         {
           name: `lpf -upload (1 byte), ${how}`,
           note: 'password login (scrypt) every time',
-          run: async (i) => (await runChecked(node, [LPF_BIN, addr, '-upload', one, `one-${i}.bin`, ...flags], { ...TIMEOUT, env })).ms,
+          run: async (i) => (await runChecked(node, [LPF_BIN, addr, '-upload', one, '--to', `one-${i}.bin`, ...flags], { ...TIMEOUT, env })).ms,
         },
         {
           name: `lpf -upload (1 byte), ${how}, session`,
           note: 'after one -login: no scrypt',
-          run: async (i) => (await runChecked(node, [LPF_BIN, addr, '-upload', one, `s-${i}.bin`, ...flags], { ...TIMEOUT, env: lpfBaseEnv() })).ms,
+          run: async (i) => (await runChecked(node, [LPF_BIN, addr, '-upload', one, '--to', `s-${i}.bin`, ...flags], { ...TIMEOUT, env: lpfBaseEnv() })).ms,
         },
       );
       await lpfLoginSession(addr, flags, 'bench', BENCH_PASSWORD);

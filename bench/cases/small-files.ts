@@ -83,7 +83,7 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
       perProcess.push({
         name: security.tls ? 'lpf CLI, TLS' : 'lpf CLI, plain TCP',
         note: `node + connect${security.tls ? ' + TLS handshake' : ''} + session login + fsync`,
-        upload: async (file, name) => (await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', file, name, ...flags], { ...PER_PROCESS_TIMEOUT, env: lpfBaseEnv() })).ms,
+        upload: async (file, name) => (await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', file, '--to', name, ...flags], { ...PER_PROCESS_TIMEOUT, env: lpfBaseEnv() })).ms,
         count: () => countFiles(join(lpf.filesDir, 'bench'), 'f'),
       });
     };

@@ -7,7 +7,7 @@
 import type { LpfClient } from '../client/client.js';
 import type { SessionFile } from '../client/sessions.js';
 import { LpfError } from '../errors.js';
-import { credentialsFromEnv, noCredentials, promptCredentials, type Credentials } from './credentials.js';
+import { credentialsFromEnv, noCredentials, promptCredentials, promptLoginAgain, type Credentials } from './credentials.js';
 import { formatTime } from './format.js';
 import type { Output } from './output.js';
 
@@ -36,16 +36,15 @@ export async function logIn(ctx: AuthContext): Promise<LpfClient> {
     }
   }
   if (!ctx.interactive) throw noCredentials();
-  return withClient(ctx, (client) => promptedSession(client, ctx));
+  return (await promptedSession(ctx)).client;
 }
 
 /** -login: log in (environment or prompts) and keep a session for the next commands. */
 export async function loginCommand(ctx: AuthContext): Promise<void> {
   const fromEnv = credentialsFromEnv(process.env);
   if (!fromEnv && !ctx.interactive) throw noCredentials();
-  const client = await ctx.connect();
+  const { client, session } = fromEnv ? await envSession(ctx, fromEnv) : await promptedSession(ctx);
   try {
-    const session = fromEnv ? await startSession(client, fromEnv, ctx) : await promptedSession(client, ctx);
     const expires = new Date(session.expires).toISOString();
     ctx.out.result(`Logged in to ${ctx.server} as ${session.user}; the session lasts until ${formatTime(session.expires)}.`, { server: ctx.server, user: session.user, expires });
   } finally {
@@ -120,11 +119,45 @@ async function startSession(client: LpfClient, creds: Credentials, ctx: AuthCont
   return session;
 }
 
-async function promptedSession(client: LpfClient, ctx: AuthContext) {
-  client.setIdleTimeout(0); // a person may take their time at the prompt
-  const creds = await promptCredentials();
-  client.setIdleTimeout(60_000);
-  return startSession(client, creds, ctx);
+async function envSession(ctx: AuthContext, creds: Credentials) {
+  const client = await ctx.connect();
+  try {
+    return { client, session: await startSession(client, creds, ctx) };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+/** Prompted logins in all, the first included: a typo gets two more tries, a guesser no more than the server's free ones. */
+const PROMPTED_LOGIN_ATTEMPTS = 3;
+
+/**
+ * Asks on the terminal and starts a session. A refused password (not a
+ * throttled one, nor a refused sign-up) asks again, user name first with the
+ * last one as its default, up to PROMPTED_LOGIN_ATTEMPTS in all. The server
+ * ends a connection after any failure, so each attempt has its own.
+ */
+async function promptedSession(ctx: AuthContext) {
+  let last: Credentials | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const client = await ctx.connect();
+    try {
+      client.setIdleTimeout(0); // a person may take their time at the prompt
+      const creds: Credentials = last ? await promptLoginAgain(last.user) : await promptCredentials();
+      last = creds;
+      client.setIdleTimeout(60_000);
+      return { client, session: await startSession(client, creds, ctx) };
+    } catch (err) {
+      client.close();
+      if (!mayRetry(err, last, attempt)) throw err;
+      process.stderr.write(`Login refused: ${err.message}; please try again.\n`);
+    }
+  }
+}
+
+function mayRetry(err: unknown, creds: Credentials | undefined, attempt: number): err is LpfError {
+  return err instanceof LpfError && err.code === 'LPF_ERR_AUTH' && creds?.register === false && attempt < PROMPTED_LOGIN_ATTEMPTS;
 }
 
 function sessionEnded(server: string): LpfError {

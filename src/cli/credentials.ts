@@ -5,6 +5,7 @@
  */
 import { LpfError } from '../errors.js';
 import { normalizeUserName } from '../protocol/index.js';
+import { reportWarning } from './output.js';
 
 export interface Credentials {
   user: string;
@@ -32,22 +33,40 @@ export function noCredentials(): LpfError {
   );
 }
 
+type Prompts = typeof import('@inquirer/prompts');
+
+/** Prompts write to stderr, so that stdout carries only the command's result. */
+const PROMPT_CONTEXT = { output: process.stderr };
+
 /** Asks on the terminal: has an account? then user name and hidden password (twice when registering). */
 export async function promptCredentials(): Promise<Credentials> {
-  const { input, password } = await import('@inquirer/prompts');
-  const context = { output: process.stderr };
-  const answer = await input(
+  const prompts = await import('@inquirer/prompts');
+  const answer = await prompts.input(
     {
       message: 'Do you have an account? [y/n]',
       validate: (v) => /^(y|yes|n|no)$/i.test(v.trim()) || 'Please answer y or n',
     },
-    context,
+    PROMPT_CONTEXT,
   );
   const register = /^n/i.test(answer.trim());
   if (register) process.stderr.write('Then let us create one.\n');
-  const user = await input(
+  const user = await askUserName(prompts, register);
+  const password = register ? await askNewPassword(prompts) : await askPassword(prompts);
+  return { user, password, register };
+}
+
+/** After a refused login: user name again (Enter keeps the last one) and password. */
+export async function promptLoginAgain(lastUser: string): Promise<Credentials> {
+  const prompts = await import('@inquirer/prompts');
+  const user = await askUserName(prompts, false, lastUser);
+  return { user, password: await askPassword(prompts), register: false };
+}
+
+async function askUserName(prompts: Prompts, register: boolean, last?: string): Promise<string> {
+  const user = await prompts.input(
     {
       message: 'User name:',
+      ...(last === undefined ? {} : { default: last }),
       validate: (v) => {
         if (!register) return v.trim() !== '' || 'Please type your user name';
         try {
@@ -58,13 +77,21 @@ export async function promptCredentials(): Promise<Credentials> {
         }
       },
     },
-    context,
+    PROMPT_CONTEXT,
   );
+  return user.trim();
+}
+
+function askPassword(prompts: Prompts, message = 'Password:'): Promise<string> {
+  return prompts.password({ message, validate: (v) => v.length > 0 || 'The password may not be empty' }, PROMPT_CONTEXT);
+}
+
+/** A new password, typed twice; three mismatches in a row give up. */
+async function askNewPassword(prompts: Prompts): Promise<string> {
   for (let attempt = 1; ; attempt++) {
-    const first = await password({ message: 'Password:', validate: (v) => v.length > 0 || 'The password may not be empty' }, context);
-    if (!register) return { user: user.trim(), password: first, register };
-    const again = await password({ message: 'Password again:' }, context);
-    if (again === first) return { user: user.trim(), password: first, register };
+    const first = await askPassword(prompts);
+    const again = await prompts.password({ message: 'Password again:' }, PROMPT_CONTEXT);
+    if (again === first) return first;
     if (attempt === 3) throw new LpfError('LPF_ERR_BAD_PASSWORD', 'the passwords did not match');
     process.stderr.write('The passwords did not match; please try again.\n');
   }
@@ -83,10 +110,10 @@ export async function confirmNewHost(hostPort: string, fingerprint: string, know
     );
   }
   if (!interactive) {
-    process.stderr.write(`lpf: warning: trusting ${hostPort} on first use (${fingerprint}); remembered in ${knownHostsPath}\n`);
+    reportWarning(`trusting ${hostPort} on first use (${fingerprint}); remembered in ${knownHostsPath}`);
     return true;
   }
   process.stderr.write(`${intro}Compare it with the one the server's admin gave you.\n`);
   const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message: 'Trust this server and remember it?', default: false }, { output: process.stderr });
+  return confirm({ message: 'Trust this server and remember it?', default: false }, PROMPT_CONTEXT);
 }

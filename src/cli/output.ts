@@ -6,6 +6,7 @@
  * still goes to stderr).
  */
 import type { LpfError } from '../errors.js';
+import { palette } from './colors.js';
 
 export interface Output {
   /** A result: `text` for people (dropped with --quiet), `data` for --json. */
@@ -31,8 +32,14 @@ export function createOutput(command: string, options: { json: boolean; quiet: b
 
 /** Reports a failure: one line on stderr, and with --json also an object on stdout. */
 export function reportError(error: LpfError, json: boolean): void {
-  process.stderr.write(`lpf: error: ${error.message} [${error.code}]\n`);
+  const c = palette(process.stderr);
+  process.stderr.write(`${c.error('lpf: error:')} ${error.message} ${c.dim(`[${error.code}]`)}\n`);
   if (json) {
     process.stdout.write(`${JSON.stringify({ ok: false, error: { code: error.code, message: error.message, exitCode: error.exitCode } })}\n`);
   }
+}
+
+/** A warning: one line on stderr, the command goes on. */
+export function reportWarning(text: string): void {
+  process.stderr.write(`${palette(process.stderr).warning('lpf: warning:')} ${text}\n`);
 }

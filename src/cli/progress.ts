@@ -1,6 +1,7 @@
 /** Draws transfer progress on a terminal (stderr) with cli-progress; does nothing elsewhere. */
 import type { ProgressListener } from '../client/client.js';
-import { formatBytes, formatRate } from './format.js';
+import { palette, type Palette } from './colors.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
 
 export interface ProgressView {
   listener: ProgressListener | undefined;
@@ -39,4 +40,24 @@ export async function createProgress(label: string, enabled: boolean): Promise<P
       if (begun) bar.stop();
     },
   };
+}
+
+/** What a finished transfer reports (the client's TransferResult has these). */
+export interface TransferFigures {
+  name: string;
+  size: number;
+  ms: number;
+  /** Bytes an earlier, cut-off attempt had already moved. */
+  resumedFrom: number;
+}
+
+/**
+ * The summary line's body, "NAME (SIZE[, resumed after N]) in TIME, SPEED",
+ * with the figures dimmed on a colour terminal so the name stands out.
+ */
+export function transferSummary(r: TransferFigures, colors: Palette = palette(process.stdout)): string {
+  const { dim } = colors;
+  const resumed = r.resumedFrom > 0 ? `, resumed after ${formatBytes(r.resumedFrom)}` : '';
+  const speed = formatRate(r.size - r.resumedFrom, r.ms);
+  return `${r.name} ${dim(`(${formatBytes(r.size)}${resumed}) in ${formatDuration(r.ms)}, ${speed}`)}`;
 }

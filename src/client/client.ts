@@ -7,12 +7,12 @@ import type { Stats } from 'node:fs';
 import { access, open, realpath, type FileHandle } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { LpfError, isErrorCode } from '../errors.js';
+import { COMMAND_ERRORS, LpfError, isErrorCode, toLpfError } from '../errors.js';
 import {
   ContentHasher,
   DEFAULT_CHUNK_SIZE,
   PROTOCOL_VERSION,
-  normalizeRemoteName,
+  normalizeRemotePath,
   type ListEntry,
   type Message,
   type MessageOf,
@@ -21,7 +21,8 @@ import {
 import { Connection } from '../transport/connection.js';
 import { sendRange } from '../transport/send-file.js';
 import { hashFileStart } from '../util/read-range.js';
-import { LocalPartial, type PartialWriter } from './local-partial.js';
+import { localError } from './local-error.js';
+import { LocalPartial, type PartialWriter, type ResumableDownload } from './local-partial.js';
 import { VERSION } from '../version.js';
 import { formatAddress, type ServerAddress } from './address.js';
 import { openTransport, type TlsPolicy } from './transport.js';
@@ -145,9 +146,19 @@ export class LpfClient {
     await this.#expect('ok');
   }
 
-  /** The user's files; with `checksums`, each with its content checksum (the server may have to compute it). */
-  async list(options: { checksums?: boolean } = {}): Promise<ListEntry[]> {
-    this.#conn.send(options.checksums ? { type: 'list', long: true } : { type: 'list' });
+  /**
+   * What the folder `path` holds (default: the top); with `checksums`, each file with its content
+   * checksum (the server may have to compute it); with `recursive`, the whole tree, named by paths
+   * relative to `path`. Names come as the server has them: check them before making local paths of them.
+   */
+  async list(path = '', options: { checksums?: boolean; recursive?: boolean } = {}): Promise<ListEntry[]> {
+    const folder = normalizeRemotePath(path, { allowTop: true });
+    this.#conn.send({
+      type: 'list',
+      ...(folder !== '' ? { path: folder } : {}),
+      ...(options.checksums ? { long: true } : {}),
+      ...(options.recursive ? { recursive: true } : {}),
+    });
     const entries: ListEntry[] = [];
     for (;;) {
       const page = await this.#expect('list_page');
@@ -156,8 +167,27 @@ export class LpfClient {
     }
   }
 
-  async delete(remoteName: string): Promise<void> {
-    this.#conn.send({ type: 'delete', name: normalizeRemoteName(remoteName) });
+  /** Describes one remote file or folder; LPF_ERR_NOT_FOUND when there is none. */
+  async stat(path: string): Promise<ListEntry> {
+    this.#conn.send({ type: 'stat', path: normalizeRemotePath(path) });
+    return (await this.#expect('entry')).entry;
+  }
+
+  /** Deletes a remote file or empty folder. */
+  async delete(path: string): Promise<void> {
+    this.#conn.send({ type: 'delete', name: normalizeRemotePath(path) });
+    await this.#expect('ok');
+  }
+
+  /** Creates a remote folder and its missing parents; an existing folder is fine. */
+  async mkdir(path: string): Promise<void> {
+    this.#conn.send({ type: 'mkdir', path: normalizeRemotePath(path) });
+    await this.#expect('ok');
+  }
+
+  /** Renames (moves) a remote file or folder; `to` must not exist yet. */
+  async rename(from: string, to: string): Promise<void> {
+    this.#conn.send({ type: 'rename', from: normalizeRemotePath(from), to: normalizeRemotePath(to) });
     await this.#expect('ok');
   }
 
@@ -166,7 +196,7 @@ export class LpfClient {
    * If an earlier upload of the same unchanged file was cut off, only the rest is sent.
    */
   async upload(localPath: string, remoteName: string, onProgress?: ProgressListener): Promise<TransferResult> {
-    const name = normalizeRemoteName(remoteName);
+    const name = normalizeRemotePath(remoteName);
     const handle = await openLocal(localPath);
     const started = performance.now();
     try {
@@ -174,20 +204,22 @@ export class LpfClient {
       if (!info.isFile()) throw new LpfError('LPF_ERR_LOCAL_IO', `${localPath} is not a regular file`);
       const size = info.size;
       this.#conn.send({ type: 'upload', name, size, key: await contentKey(localPath, info) });
-      const { offset } = await this.#expect('ready');
-      if (offset > size) throw new LpfError('LPF_ERR_PROTOCOL', `the server offered to resume at ${offset}, past the end`);
-      const hasher = new ContentHasher();
-      // What the server already holds is not sent again, but it is hashed here: the checksum covers the whole file.
-      await hashFileStart(handle, offset, hasher).catch(rethrowLocal);
-      onProgress?.(offset, size);
-      await this.#sendRange(handle, offset, size, hasher, onProgress);
-      const sha256 = hasher.digest();
-      this.#conn.send({ type: 'end', sha256 });
-      const stored = await this.#expect('stored');
-      if (stored.sha256 !== sha256 || stored.size !== size) {
-        throw new LpfError('LPF_ERR_CHECKSUM', 'the server stored something other than what was sent');
-      }
-      return { name: stored.name, size, sha256, ms: performance.now() - started, resumedFrom: offset };
+      return await this.#inStep(async () => {
+        const { offset } = await this.#expect('ready');
+        if (offset > size) throw new LpfError('LPF_ERR_PROTOCOL', `the server offered to resume at ${offset}, past the end`);
+        const hasher = new ContentHasher();
+        // What the server already holds is not sent again, but it is hashed here: the checksum covers the whole file.
+        await hashFileStart(handle, offset, hasher).catch(rethrowLocal);
+        onProgress?.(offset, size);
+        await this.#sendRange(handle, offset, size, hasher, onProgress);
+        const sha256 = hasher.digest();
+        this.#conn.send({ type: 'end', sha256 });
+        const stored = await this.#expect('stored');
+        if (stored.sha256 !== sha256 || stored.size !== size) {
+          throw new LpfError('LPF_ERR_CHECKSUM', 'the server stored something other than what was sent');
+        }
+        return { name: stored.name, size, sha256, ms: performance.now() - started, resumedFrom: offset };
+      });
     } finally {
       await handle.close();
     }
@@ -198,12 +230,23 @@ export class LpfClient {
    * and verified. A partial left by a cut-off download of the same, unchanged file is continued.
    */
   async download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
-    const name = normalizeRemoteName(remoteName);
+    const name = normalizeRemotePath(remoteName);
     if (!options.force) await refuseExisting(localPath);
     const started = performance.now();
     const partial = new LocalPartial(localPath, name, formatAddress(this.address));
     const resume = await partial.resumable();
     this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
+    return this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
+  }
+
+  async #receiveDownload(
+    name: string,
+    localPath: string,
+    partial: LocalPartial,
+    resume: ResumableDownload | undefined,
+    started: number,
+    options: DownloadOptions,
+  ): Promise<TransferResult> {
     // Input stays held until the partial file is open and receiving: DATA follows this answer at once,
     // and releasing delivers what is already buffered there and then.
     const file = await this.#expect('file', { keepHold: true });
@@ -226,6 +269,26 @@ export class LpfClient {
       const code = (err as LpfError).code;
       if (code === 'LPF_ERR_CHECKSUM' || code === 'LPF_ERR_SIZE_MISMATCH' || code === 'LPF_ERR_PROTOCOL') await partial.discard();
       else await writer.suspend();
+      throw err;
+    }
+  }
+
+  /** True once the connection has ended: no further command can be sent on it. */
+  get closed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /**
+   * Runs the part of a command after its request was sent. A refusal from the
+   * server (one of COMMAND_ERRORS) leaves the connection in step for the next
+   * command; any other failure may leave data in flight, so it ends the connection.
+   */
+  async #inStep<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (err) {
+      const error = toLpfError(err);
+      if (!COMMAND_ERRORS.has(error.code)) this.#conn.close(error);
       throw err;
     }
   }
@@ -375,13 +438,6 @@ async function refuseExisting(path: string): Promise<void> {
     () => false,
   );
   if (exists) throw new LpfError('LPF_ERR_LOCAL_EXISTS', `${path} already exists (use --force to overwrite it)`);
-}
-
-function localError(err: unknown, what: string): LpfError {
-  if (err instanceof LpfError) return err;
-  const e = err as NodeJS.ErrnoException;
-  const why = e.code === 'ENOENT' ? 'no such file or folder' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
-  return new LpfError('LPF_ERR_LOCAL_IO', `${what}: ${why}`, { cause: err });
 }
 
 /**

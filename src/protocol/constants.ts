@@ -21,6 +21,12 @@ export const BLOCK_SIZE = 4 * 1024 * 1024;
 /** Longest remote file name, in UTF-8 bytes (the common file-system limit). */
 export const MAX_NAME_BYTES = 255;
 
+/** Longest remote path (folders and name joined by "/"), in UTF-8 bytes (Linux's PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
+
+/** Deepest remote path, in components: deep enough for real trees, shallow enough to bound the work of one path. */
+export const MAX_PATH_DEPTH = 64;
+
 /** How many list entries one LIST_PAGE frame carries at most. */
 export const LIST_PAGE_SIZE = 128;
 

@@ -10,8 +10,10 @@ export interface ListEntry {
   size: number;
   /** Modification time, milliseconds since the Unix epoch. */
   mtime: number;
-  /** The content checksum, when the listing was asked for with `long`. */
+  /** The content checksum, when the listing was asked for with `long` (files only). */
   sha256?: string;
+  /** True for a folder (its size is 0). */
+  dir?: boolean;
 }
 
 export type Message =
@@ -28,9 +30,21 @@ export type Message =
   | { type: 'session'; token: string }
   | { type: 'logout' }
   | { type: 'authed'; user: string; token?: string; expires?: number }
-  | { type: 'list'; long?: boolean }
+  /**
+   * Lists the folder `path` (default: the top). With `recursive`, the whole tree below it, each
+   * entry named by its path relative to `path`, folders before their content.
+   */
+  | { type: 'list'; path?: string; long?: boolean; recursive?: boolean }
   | { type: 'list_page'; entries: ListEntry[]; done: boolean }
+  /** Deletes a file or an empty folder. */
   | { type: 'delete'; name: string }
+  /** Creates a folder and any missing parents; an existing folder is fine. */
+  | { type: 'mkdir'; path: string }
+  /** Renames (moves) a file or folder; `to` must not exist, its parent must. */
+  | { type: 'rename'; from: string; to: string }
+  /** Describes one path: answered by `entry` (its name is the path as normalized). */
+  | { type: 'stat'; path: string }
+  | { type: 'entry'; entry: ListEntry }
   /** `key` names the sender's content, so that a cut-off upload of the same content can resume. */
   | { type: 'upload'; name: string; size: number; key?: string }
   | { type: 'ready'; offset: number }
@@ -44,7 +58,7 @@ export type Message =
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
-type BaseKind = 'string' | 'uint' | 'bool' | 'sha256' | 'entries';
+type BaseKind = 'string' | 'uint' | 'bool' | 'sha256' | 'entry' | 'entries';
 /** A trailing "?" marks an optional field: absent is fine, present must be valid. */
 type FieldKind = BaseKind | `${BaseKind}?`;
 
@@ -69,9 +83,13 @@ export const SPECS: { readonly [T in MessageType]: Spec } = {
   authed: { code: 0x12, fields: { user: 'string', token: 'string?', expires: 'uint?' } },
   session: { code: 0x13, fields: { token: 'string' } },
   logout: { code: 0x14, fields: {} },
-  list: { code: 0x20, fields: { long: 'bool?' } },
+  list: { code: 0x20, fields: { path: 'string?', long: 'bool?', recursive: 'bool?' } },
   list_page: { code: 0x21, fields: { entries: 'entries', done: 'bool' } },
   delete: { code: 0x22, fields: { name: 'string' } },
+  mkdir: { code: 0x23, fields: { path: 'string' } },
+  rename: { code: 0x24, fields: { from: 'string', to: 'string' } },
+  stat: { code: 0x25, fields: { path: 'string' } },
+  entry: { code: 0x26, fields: { entry: 'entry' } },
   upload: { code: 0x30, fields: { name: 'string', size: 'uint', key: 'string?' } },
   ready: { code: 0x31, fields: { offset: 'uint' } },
   end: { code: 0x32, fields: { sha256: 'sha256' } },
@@ -102,7 +120,13 @@ function isUint(value: unknown): value is number {
 function isEntry(value: unknown): value is ListEntry {
   if (typeof value !== 'object' || value === null) return false;
   const e = value as Record<string, unknown>;
-  return typeof e.name === 'string' && isUint(e.size) && isUint(e.mtime) && (e.sha256 === undefined || fieldIsValid('sha256', e.sha256));
+  return (
+    typeof e.name === 'string' &&
+    isUint(e.size) &&
+    isUint(e.mtime) &&
+    fieldIsValid('sha256?', e.sha256) &&
+    fieldIsValid('bool?', e.dir)
+  );
 }
 
 function fieldIsValid(kind: FieldKind, value: unknown): boolean {
@@ -116,6 +140,8 @@ function fieldIsValid(kind: FieldKind, value: unknown): boolean {
       return typeof value === 'boolean';
     case 'sha256':
       return typeof value === 'string' && SHA256_HEX.test(value);
+    case 'entry':
+      return isEntry(value);
     case 'entries':
       return Array.isArray(value) && value.every(isEntry);
   }

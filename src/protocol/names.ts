@@ -3,7 +3,7 @@
  * Pure functions, shared by the client (to fail early) and the server (to enforce).
  */
 import { LpfError } from '../errors.js';
-import { MAX_NAME_BYTES } from './constants.js';
+import { MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH } from './constants.js';
 
 // C0 controls, DEL and C1 controls: invisible, and some terminals act on them.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
@@ -23,6 +23,38 @@ export function normalizeRemoteName(name: string): string {
   if (Buffer.byteLength(nfc, 'utf8') > MAX_NAME_BYTES) throw bad(`the name is over ${MAX_NAME_BYTES} bytes in UTF-8`);
   if (!nfc.isWellFormed()) throw bad('the name has an unpaired surrogate');
   return nfc;
+}
+
+/**
+ * Checks a remote path ("docs/2026/report.pdf": components joined by "/") and
+ * returns it in NFC with every component checked as normalizeRemoteName does.
+ * A leading or trailing "/" and repeated "/" are dropped, so "/docs/" is
+ * "docs". The empty path is the top of the user's storage, allowed only where
+ * `allowTop` says so (listing it, for instance).
+ */
+export function normalizeRemotePath(path: string, options: { allowTop?: boolean } = {}): string {
+  const nfc = path.normalize('NFC');
+  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote path ${JSON.stringify(path)}: ${why}`);
+  if (nfc.includes('\\')) throw bad('use "/" between folders; "\\" may not appear in a path');
+  const parts = nfc.split('/').filter((part) => part.length > 0);
+  if (parts.length === 0) {
+    if (options.allowTop) return '';
+    throw bad(nfc.length === 0 ? 'the path is empty' : 'the top folder itself cannot be used here');
+  }
+  if (parts.length > MAX_PATH_DEPTH) throw bad(`more than ${MAX_PATH_DEPTH} folders deep`);
+  const normalized = parts.map((part) => normalizeRemoteName(part)).join('/');
+  if (Buffer.byteLength(normalized, 'utf8') > MAX_PATH_BYTES) throw bad(`the path is over ${MAX_PATH_BYTES} bytes in UTF-8`);
+  return normalized;
+}
+
+/** The last component of a normalized remote path. */
+export function remoteBaseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** Joins normalized remote paths, either of which may be the top (""). */
+export function joinRemote(folder: string, name: string): string {
+  return folder === '' ? name : name === '' ? folder : `${folder}/${name}`;
 }
 
 /** Longest user name, in characters. */

@@ -5,14 +5,14 @@
  * make the server run two commands of one connection at once.
  */
 import type { Socket } from 'node:net';
-import { LpfError, toLpfError } from '../errors.js';
+import { COMMAND_ERRORS, LpfError, toLpfError } from '../errors.js';
 import {
   ContentHasher,
   LIST_PAGE_BYTES,
   LIST_PAGE_SIZE,
   MAX_DATA_PAYLOAD,
   PROTOCOL_VERSION,
-  normalizeRemoteName,
+  normalizeRemotePath,
   MAX_USER_NAME,
   normalizeUserName,
   paginateEntries,
@@ -47,7 +47,7 @@ export interface SessionContext {
 }
 
 /** Requests a logged-in client may make. */
-const COMMANDS: ReadonlySet<string> = new Set(['list', 'delete', 'upload', 'download', 'logout']);
+const COMMANDS: ReadonlySet<string> = new Set(['list', 'stat', 'delete', 'mkdir', 'rename', 'upload', 'download', 'logout']);
 
 type State = 'hello' | 'auth' | 'ready' | 'busy' | 'upload' | 'closed';
 
@@ -144,8 +144,14 @@ export class Session {
         return this.#pong(message);
       case 'list':
         return this.#run('list', () => this.#list(message));
+      case 'stat':
+        return this.#run('stat', () => this.#stat(message));
       case 'delete':
         return this.#run('delete', () => this.#delete(message));
+      case 'mkdir':
+        return this.#run('mkdir', () => this.#mkdir(message));
+      case 'rename':
+        return this.#run('rename', () => this.#rename(message));
       case 'upload':
         return this.#run('upload', () => this.#startUpload(message));
       case 'download':
@@ -157,24 +163,34 @@ export class Session {
     }
   }
 
-  /** Runs an async command with input held; a failure is sent to the client as an error and ends the connection. */
+  /**
+   * Runs an async command with input held. A failure is sent to the client as
+   * an error; one of COMMAND_ERRORS (a missing file, a full quota) leaves the
+   * connection ready for the next command, any other ends it.
+   */
   #run(command: string, task: () => Promise<void>): void {
     this.#state = 'busy';
     this.#conn.hold();
     task().then(
-      () => {
-        if (this.#state === 'busy') this.#state = this.#user ? 'ready' : 'auth';
-        if (this.#draining && this.#state !== 'upload') return this.#fail(shuttingDown());
-        this.#conn.release();
-      },
+      () => this.#commandDone(),
       (err: unknown) => {
         const error = toLpfError(err);
         const internal = error.code === 'LPF_ERR_INTERNAL';
-        this.#log[internal ? 'error' : 'info']({ command, code: error.code, err: error.message }, 'command failed');
+        this.#log[internal ? 'error' : 'info']({ user: this.#user, command, code: error.code, err: error.message }, 'command failed');
+        if (this.#state === 'busy' && COMMAND_ERRORS.has(error.code)) {
+          this.#conn.send({ type: 'error', code: error.code, message: error.message });
+          return this.#commandDone();
+        }
         // An unexpected failure's text may name server paths: the client gets a generic line, the log the detail.
         this.#fail(internal ? new LpfError('LPF_ERR_SERVER', `the server failed to ${command}; its log has the details`) : error);
       },
     );
+  }
+
+  #commandDone(): void {
+    if (this.#state === 'busy') this.#state = this.#user ? 'ready' : 'auth';
+    if (this.#draining && this.#state !== 'upload') return this.#fail(shuttingDown());
+    this.#conn.release();
   }
 
   #hello(message: MessageOf<'hello'>): void {
@@ -269,8 +285,10 @@ export class Session {
   }
 
   async #list(message: MessageOf<'list'>): Promise<void> {
-    const entries = await this.#ctx.storage.list(this.#requireUser(), { checksums: message.long === true });
-    this.#log.info({ user: this.#user, command: 'list', count: entries.length }, 'list');
+    const path = normalizeRemotePath(message.path ?? '', { allowTop: true });
+    const options = { checksums: message.long === true, recursive: message.recursive === true };
+    const entries = await this.#ctx.storage.list(this.#requireUser(), path, options);
+    this.#log.info({ user: this.#user, command: 'list', path, recursive: options.recursive, count: entries.length }, 'list');
     const pages = paginateEntries(entries, LIST_PAGE_SIZE, LIST_PAGE_BYTES);
     for (const [i, page] of pages.entries()) {
       this.#conn.send({ type: 'list_page', entries: page, done: i === pages.length - 1 });
@@ -278,8 +296,29 @@ export class Session {
     }
   }
 
+  async #stat(message: MessageOf<'stat'>): Promise<void> {
+    const path = normalizeRemotePath(message.path);
+    const entry = await this.#ctx.storage.stat(this.#requireUser(), path);
+    this.#conn.send({ type: 'entry', entry });
+  }
+
+  async #mkdir(message: MessageOf<'mkdir'>): Promise<void> {
+    const path = normalizeRemotePath(message.path);
+    await this.#ctx.storage.makeFolder(this.#requireUser(), path);
+    this.#log.info({ user: this.#user, command: 'mkdir', path }, 'folder made');
+    this.#conn.send({ type: 'ok' });
+  }
+
+  async #rename(message: MessageOf<'rename'>): Promise<void> {
+    const from = normalizeRemotePath(message.from);
+    const to = normalizeRemotePath(message.to);
+    await this.#ctx.storage.rename(this.#requireUser(), from, to);
+    this.#log.info({ user: this.#user, command: 'rename', from, to }, 'renamed');
+    this.#conn.send({ type: 'ok' });
+  }
+
   async #delete(message: MessageOf<'delete'>): Promise<void> {
-    const name = normalizeRemoteName(message.name);
+    const name = normalizeRemotePath(message.name);
     const user = this.#requireUser();
     await this.#ctx.quota.freed(user, await this.#ctx.storage.delete(user, name));
     this.#log.info({ user: this.#user, command: 'delete', name }, 'deleted');
@@ -287,7 +326,7 @@ export class Session {
   }
 
   async #startUpload(message: MessageOf<'upload'>): Promise<void> {
-    const name = normalizeRemoteName(message.name);
+    const name = normalizeRemotePath(message.name);
     const user = this.#requireUser();
     const { limits, quota, storage } = this.#ctx;
     if (message.size > limits.maxFileSize) {
@@ -355,7 +394,7 @@ export class Session {
   }
 
   async #download(message: MessageOf<'download'>): Promise<void> {
-    const name = normalizeRemoteName(message.name);
+    const name = normalizeRemotePath(message.name);
     const { offset, size, mtime } = message;
     const resume = offset !== undefined && size !== undefined && mtime !== undefined ? { offset, size, mtime } : undefined;
     const file = await this.#ctx.storage.read(this.#requireUser(), name, resume);

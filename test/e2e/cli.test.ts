@@ -10,8 +10,15 @@ describe('lpf command line', () => {
       const r = await runLpf([flag]);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /Usage: lpf ADDRESS COMMAND/);
-      assert.match(r.stdout, /-upload LOCAL \[REMOTE\]/);
+      assert.match(r.stdout, /-upload LOCAL\.\.\. \[--to REMOTE\] \[-r\]/);
       assert.match(r.stdout, /Examples:/);
+    }
+    // A command's own help, the flag before or after it.
+    for (const args of [['-upload', '--help'], ['--help', '-upload'], ['127.0.0.1:1', '-upload', '-h']]) {
+      const r = await runLpf(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: lpf ADDRESS -upload LOCAL\.\.\./, args.join(' '));
+      assert.match(r.stdout, /^Examples?:\n {2}lpf \S+ -upload /m, args.join(' '));
     }
     const v = await runLpf(['--version']);
     assert.equal(v.code, 0);
@@ -24,7 +31,9 @@ describe('lpf command line', () => {
       ['127.0.0.1:1'],
       ['127.0.0.1:1', '-ping', '-list'],
       ['127.0.0.1:1', '-upload'],
-      ['127.0.0.1:1', '-delete', 'a', 'b'],
+      ['127.0.0.1:1', '-rename', 'a'],
+      ['127.0.0.1:1', '-list', 'a', 'b'],
+      ['127.0.0.1:1', '-list', '--to', 'x'],
       ['127.0.0.1:1', '-frobnicate'],
       ['127.0.0.1:99999', '-ping'],
       ['::1:20215', '-ping'],

@@ -50,14 +50,14 @@ test('a download of a file being replaced gets the old, complete version', async
     const newFile = join(dir.path, 'new.bin');
     await writeRandomFile(oldFile, 64 * 1024 * 1024);
     await writeRandomFile(newFile, 64 * 1024 * 1024);
-    assert.equal((await runLpf([server.address, '-upload', oldFile, 'doc.bin'], { env: asUser('reader', 'readers-password') })).code, 0);
+    assert.equal((await runLpf([server.address, '-upload', oldFile, '--to', 'doc.bin'], { env: asUser('reader', 'readers-password') })).code, 0);
 
     // A reader that stops reading mid-file: the server is then blocked in the middle of sending.
     const peer = await RawPeer.session(server.port, 'reader', 'readers-password', false);
     peer.send({ type: 'download', name: 'doc.bin' });
     while (peer.data < 2 * 1024 * 1024) await new Promise((r) => setTimeout(r, 5));
     peer.socket.pause();
-    const upload = await runLpf([server.address, '-upload', newFile, 'doc.bin'], { env: asUser('reader', 'readers-password') });
+    const upload = await runLpf([server.address, '-upload', newFile, '--to', 'doc.bin'], { env: asUser('reader', 'readers-password') });
     assert.equal(upload.code, 0, upload.stderr);
     assert.ok(peer.data < 64 * 1024 * 1024, 'the replacement was stored while the download was in progress');
     peer.socket.resume();

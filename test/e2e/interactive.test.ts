@@ -45,15 +45,48 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
     assert.ok(!r.screen.includes('jacks-password'));
   });
 
-  test('a wrong password at the prompt is refused with a clear line', async () => {
+  // Two failures, then a success: within the server's default 3 free attempts per account, so no throttling.
+  test('a wrong password is asked again, user name first (Enter keeps it), and the third try may succeed', async () => {
     await runLpf([server.address, '-list'], { env: asUser('kate', 'kates-password', true) });
     const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
       { expect: /Do you have an account\?/, answer: 'y' },
       { expect: /User name/, answer: 'kate' },
       { expect: /Password:/, answer: 'not-her-password' },
+      { expect: /Login refused: wrong user name or password; please try again[\s\S]*User name: \(kate\)/, answer: '' },
+      { expect: /Password:/, answer: 'still-not-it' },
+      { expect: /Login refused[\s\S]*User name: \(kate\)/, answer: 'kate' },
+      { expect: /Password:/, answer: 'kates-password' },
     ]);
+    assert.equal(r.code, 0, r.screen);
+    assert.equal(r.screen.match(/Login refused/g)?.length, 2, r.screen);
+    assert.ok(!/not-her-password|still-not-it|kates-password/.test(r.screen), 'no password is ever shown');
+    // The third try started the session, as a first-time success does.
+    const who = await runLpf([server.address, '-whoami']);
+    assert.equal(who.code, 0, who.stderr);
+    assert.match(who.stdout, /^kate on /);
+  });
+
+  test('three wrong passwords give up with the login error and its exit status', async () => {
+    await runLpf([server.address, '-list'], { env: asUser('kim', 'kims-password', true) });
+    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
+      { expect: /Do you have an account\?/, answer: 'y' },
+      { expect: /User name/, answer: 'kim' },
+      { expect: /Password:/, answer: 'wrong-1' },
+      { expect: /Login refused[\s\S]*User name/, answer: '' },
+      { expect: /Password:/, answer: 'wrong-2' },
+      { expect: /Login refused[\s\S]*User name/, answer: '' },
+      { expect: /Password:/, answer: 'wrong-3' },
+    ]);
+    assert.equal(r.code, 6, r.screen); // LPF_ERR_AUTH
+    assert.equal(r.screen.match(/Login refused/g)?.length, 2, r.screen);
+    assert.match(r.screen, /lpf: error: wrong user name or password \[LPF_ERR_AUTH\]/);
+  });
+
+  test('credentials from the environment are never asked again, even at a terminal', async () => {
+    await runLpf([server.address, '-list'], { env: asUser('kit', 'kits-password', true) });
+    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [], { env: asUser('kit', 'wrong-password') });
     assert.equal(r.code, 6, r.screen);
-    assert.match(r.screen, /wrong user name or password/);
+    assert.doesNotMatch(r.screen, /User name|Password|Login refused/);
   });
 
   test('mismatched passwords at registration are asked again', async () => {
@@ -104,6 +137,26 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
       assert.match(r.screen, /uploaded big\.bin \(200 MiB\) in [\d.]+ m?s, [\d.]+ MiB\/s/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a throttled login is not asked again: it ends at once with the wait', async () => {
+    // No free attempts: the first failure starts a delay, so the retry is throttled.
+    const strict = await startServer({ args: ['--login-free-attempts', '0', '--login-delay', '60'] });
+    try {
+      assert.equal((await runLpf([strict.address, '-list'], { env: asUser('lou', 'lous-password', true) })).code, 0);
+      const r = await runInPty([process.execPath, LPF, strict.address, '-list'], [
+        { expect: /Do you have an account\?/, answer: 'y' },
+        { expect: /User name/, answer: 'lou' },
+        { expect: /Password:/, answer: 'wrong-1' },
+        { expect: /Login refused[\s\S]*User name/, answer: '' },
+        { expect: /Password:/, answer: 'lous-password' },
+      ]);
+      assert.equal(r.code, 13, r.screen); // LPF_ERR_THROTTLED
+      assert.match(r.screen, /lpf: error: too many failed logins; try again in \d+ s \[LPF_ERR_THROTTLED\]/);
+      assert.equal(r.screen.match(/Login refused/g)?.length, 1, r.screen);
+    } finally {
+      await strict.stop();
     }
   });
 });

@@ -32,7 +32,7 @@ describe('two users', () => {
   });
 
   test("bob cannot download or delete alice's file", async () => {
-    const down = await runLpf([server.address, '-download', 'secret.txt', join(dir.path, 'stolen')], { env: bob });
+    const down = await runLpf([server.address, '-download', 'secret.txt', '--to', join(dir.path, 'stolen')], { env: bob });
     assert.equal(down.code, 7);
     const del = await runLpf([server.address, '-delete', 'secret.txt'], { env: bob });
     assert.equal(del.code, 7);
@@ -41,10 +41,10 @@ describe('two users', () => {
 
   test("bob uploading the same name does not touch alice's file", async () => {
     await writeFile(join(dir.path, 'bobs.txt'), "bob's version");
-    const up = await runLpf([server.address, '-upload', join(dir.path, 'bobs.txt'), 'secret.txt'], { env: bob });
+    const up = await runLpf([server.address, '-upload', join(dir.path, 'bobs.txt'), '--to', 'secret.txt'], { env: bob });
     assert.equal(up.code, 0, up.stderr);
     const back = join(dir.path, 'alice-back');
-    await runLpf([server.address, '-download', 'secret.txt', back], { env: alice });
+    await runLpf([server.address, '-download', 'secret.txt', '--to', back], { env: alice });
     assert.equal(await readFile(back, 'utf8'), "alice's secret");
   });
 });

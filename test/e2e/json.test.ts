@@ -46,7 +46,7 @@ describe('--json', () => {
     assert.equal(entries[0]?.sha256, up.sha256);
     assert.ok(!Number.isNaN(Date.parse(entries[0]?.modified ?? '')));
 
-    const down = parse((await runLpf([server.address, '-download', 'a.txt', join(dir.path, 'b.txt'), '--json'], { env })).stdout);
+    const down = parse((await runLpf([server.address, '-download', 'a.txt', '--to', join(dir.path, 'b.txt'), '--json'], { env })).stdout);
     assert.equal(down.sha256, up.sha256);
     assert.equal(down.local, join(dir.path, 'b.txt'));
 
@@ -75,11 +75,11 @@ describe('--json', () => {
   });
 
   test('failures are JSON too, with the code and the exit status', async () => {
-    const missing = await runLpf([server.address, '-download', 'nope', join(dir.path, 'x'), '--json'], { env });
+    const missing = await runLpf([server.address, '-download', 'nope', '--to', join(dir.path, 'x'), '--json'], { env });
     assert.equal(missing.code, 7);
     assert.deepEqual(parse(missing.stdout), {
       ok: false,
-      error: { code: 'LPF_ERR_NOT_FOUND', message: 'no such file: "nope"', exitCode: 7 },
+      error: { code: 'LPF_ERR_NOT_FOUND', message: 'no such file or folder: "nope"', exitCode: 7 },
     });
     assert.match(missing.stderr, /LPF_ERR_NOT_FOUND/);
     const usage = await runLpf(['--json']);

@@ -163,14 +163,14 @@ describe('sizes, quotas and symlinks', () => {
 
   test('the quota counts stored files, frees on delete, and allows replacing within it', async () => {
     await writeFile(join(dir.path, 'six'), Buffer.alloc(6 * 1024));
-    assert.equal((await runLpf([server.address, '-upload', join(dir.path, 'six'), 'a'], { env: quinn })).code, 0);
-    const over = await runLpf([server.address, '-upload', join(dir.path, 'six'), 'b'], { env: quinn });
+    assert.equal((await runLpf([server.address, '-upload', join(dir.path, 'six'), '--to', 'a'], { env: quinn })).code, 0);
+    const over = await runLpf([server.address, '-upload', join(dir.path, 'six'), '--to', 'b'], { env: quinn });
     assert.equal(over.code, 0, 'exactly at the quota: 12 KiB');
-    const full = await runLpf([server.address, '-upload', join(dir.path, 'six'), 'c'], { env: quinn });
+    const full = await runLpf([server.address, '-upload', join(dir.path, 'six'), '--to', 'c'], { env: quinn });
     assert.equal(full.code, 13, full.stderr);
     assert.match(full.stderr, /LPF_ERR_QUOTA/);
     assert.equal((await runLpf([server.address, '-delete', 'b'], { env: quinn })).code, 0);
-    assert.equal((await runLpf([server.address, '-upload', join(dir.path, 'six'), 'c'], { env: quinn })).code, 0);
+    assert.equal((await runLpf([server.address, '-upload', join(dir.path, 'six'), '--to', 'c'], { env: quinn })).code, 0);
   });
 
   test('a symbolic link in a user folder is neither listed nor followed', async () => {
@@ -180,7 +180,7 @@ describe('sizes, quotas and symlinks', () => {
     await symlink(outside, join(userDir, 'link'));
     const list = await runLpf([server.address, '-list'], { env: quinn });
     assert.doesNotMatch(list.stdout, /link/);
-    const down = await runLpf([server.address, '-download', 'link', join(dir.path, 'got')], { env: quinn });
+    const down = await runLpf([server.address, '-download', 'link', '--to', join(dir.path, 'got')], { env: quinn });
     assert.equal(down.code, 7, down.stderr);
     const del = await runLpf([server.address, '-delete', 'link'], { env: quinn });
     assert.equal(del.code, 7);

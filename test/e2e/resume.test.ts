@@ -44,7 +44,7 @@ describe('resume', () => {
     const root = join(dir.path, 'root-kill-server');
     let server: RunningServer = await startServer({ root });
     await runLpf([server.address, '-list'], { env: asUser('rhea', 'rheas-password', true) });
-    const upload = collect(spawnLpf([server.address, '-upload', big, 'big.bin'], { env: user }), 120_000);
+    const upload = collect(spawnLpf([server.address, '-upload', big, '--to', 'big.bin'], { env: user }), 120_000);
     await waitForBytes(join(root, 'partial', 'rhea'), 40 * MiB);
     server.process.kill('SIGKILL');
     const cut = await upload;
@@ -54,7 +54,7 @@ describe('resume', () => {
 
     server = await startServer({ root });
     try {
-      const again = await runLpf([server.address, '-upload', big, 'big.bin'], { env: user });
+      const again = await runLpf([server.address, '-upload', big, '--to', 'big.bin'], { env: user });
       assert.equal(again.code, 0, again.stderr);
       const resumed = resumedBytes(again.stdout);
       assert.ok(resumed >= 4 * MiB && resumed < 400 * MiB, `resumed part way: ${again.stdout}`);
@@ -72,15 +72,15 @@ describe('resume', () => {
     const server = await startServer({ root });
     try {
       await runLpf([server.address, '-list'], { env: asUser('rhea', 'rheas-password', true) });
-      assert.equal((await runLpf([server.address, '-upload', big, 'big.bin'], { env: user })).code, 0);
+      assert.equal((await runLpf([server.address, '-upload', big, '--to', 'big.bin'], { env: user })).code, 0);
       const target = join(dir.path, 'downloaded.bin');
-      const child = spawnLpf([server.address, '-download', 'big.bin', target], { env: user });
+      const child = spawnLpf([server.address, '-download', 'big.bin', '--to', target], { env: user });
       await waitForPartial(join(dir.path, '.downloaded.bin.lpf-part'), 40 * MiB);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       await assert.rejects(stat(target), 'no file under the final name');
 
-      const again = await runLpf([server.address, '-download', 'big.bin', target], { env: user });
+      const again = await runLpf([server.address, '-download', 'big.bin', '--to', target], { env: user });
       assert.equal(again.code, 0, again.stderr);
       assert.ok(resumedBytes(again.stdout) > 0, again.stdout);
       assert.equal(await sha256File(target), await sha256File(big));
@@ -97,12 +97,12 @@ describe('resume', () => {
       await runLpf([server.address, '-list'], { env: asUser('rhea', 'rheas-password', true) });
       const file = join(dir.path, 'changing.bin');
       await writeRandomFile(file, 200 * MiB);
-      const child = spawnLpf([server.address, '-upload', file, 'changing.bin'], { env: user });
+      const child = spawnLpf([server.address, '-upload', file, '--to', 'changing.bin'], { env: user });
       await waitForBytes(join(root, 'partial', 'rhea'), 20 * MiB);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       await writeRandomFile(file, 200 * MiB); // same size, new content and mtime
-      const again = await runLpf([server.address, '-upload', file, 'changing.bin'], { env: user });
+      const again = await runLpf([server.address, '-upload', file, '--to', 'changing.bin'], { env: user });
       assert.equal(again.code, 0, again.stderr);
       assert.equal(resumedBytes(again.stdout), 0);
       assert.equal(await sha256File(join(root, 'files', 'rhea', 'changing.bin')), await sha256File(file));
@@ -167,7 +167,7 @@ describe('corruption in flight (a proxy that flips one byte)', () => {
     const file = join(dir.path, 'up.bin');
     await writeRandomFile(file, 10 * MiB);
     flip = { direction: 'up', at: 3 * MiB + 1000 }; // inside a DATA payload, not a frame header
-    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, 'up.bin', '--plain'], { env: asUser('cora', 'coras-password') });
+    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, '--to', 'up.bin', '--plain'], { env: asUser('cora', 'coras-password') });
     assert.equal(r.code, 11, r.stderr);
     assert.match(r.stderr, /LPF_ERR_CHECKSUM/);
     await assert.rejects(stat(join(server.root, 'files', 'cora', 'up.bin')));
@@ -180,10 +180,10 @@ describe('corruption in flight (a proxy that flips one byte)', () => {
     const file = join(dir.path, 'down.bin');
     await writeRandomFile(file, 10 * MiB);
     flip = { direction: 'up', at: Number.MAX_SAFE_INTEGER };
-    assert.equal((await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, 'down.bin', '--plain'], { env: asUser('cora', 'coras-password') })).code, 0);
+    assert.equal((await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, '--to', 'down.bin', '--plain'], { env: asUser('cora', 'coras-password') })).code, 0);
     flip = { direction: 'down', at: 5 * MiB + 777 };
     const target = join(dir.path, 'got.bin');
-    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-download', 'down.bin', target, '--plain'], { env: asUser('cora', 'coras-password') });
+    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-download', 'down.bin', '--to', target, '--plain'], { env: asUser('cora', 'coras-password') });
     assert.equal(r.code, 11, r.stderr);
     await assert.rejects(stat(target));
     assert.deepEqual((await readdir(dir.path)).filter((n) => n.includes('lpf-part')), []);
@@ -220,7 +220,7 @@ describe('stale partials and concurrent writers', () => {
       const b = join(dir.path, 'b.bin');
       await writeRandomFile(a, 30 * MiB);
       await writeRandomFile(b, 30 * MiB + 1);
-      const [ra, rb] = await Promise.all([a, b].map((f) => runLpf([server.address, '-upload', f, 'same.bin'], { env: asUser('jo', 'jos-password') })));
+      const [ra, rb] = await Promise.all([a, b].map((f) => runLpf([server.address, '-upload', f, '--to', 'same.bin'], { env: asUser('jo', 'jos-password') })));
       assert.equal(ra?.code, 0, ra?.stderr);
       assert.equal(rb?.code, 0, rb?.stderr);
       const stored = await sha256File(join(server.root, 'files', 'jo', 'same.bin'));

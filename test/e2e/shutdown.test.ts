@@ -28,7 +28,7 @@ test('SIGTERM during an upload: the upload completes, idle clients are told, the
     await runLpf([server.address, '-list'], { env: asUser('sam', 'sams-password', true) });
     const idle = await RawPeer.session(server.port, 'sam', 'sams-password', false);
 
-    const upload = collect(spawnLpf([server.address, '-upload', big, 'big.bin'], { env: asUser('sam', 'sams-password') }), 120_000);
+    const upload = collect(spawnLpf([server.address, '-upload', big, '--to', 'big.bin'], { env: asUser('sam', 'sams-password') }), 120_000);
     await waitForPartialData(join(server.root, 'partial', 'sam'), 20_000);
     server.process.kill('SIGTERM');
 
@@ -56,7 +56,7 @@ test('a second signal stops the server at once', async () => {
     const big = join(dir.path, 'big2.bin');
     await writeRandomFile(big, 300 * 1024 * 1024);
     await runLpf([server.address, '-list'], { env: asUser('tom', 'toms-password', true) });
-    const upload = collect(spawnLpf([server.address, '-upload', big, 'big.bin'], { env: asUser('tom', 'toms-password') }), 120_000);
+    const upload = collect(spawnLpf([server.address, '-upload', big, '--to', 'big.bin'], { env: asUser('tom', 'toms-password') }), 120_000);
     await waitForPartialData(join(server.root, 'partial', 'tom'), 20_000);
     server.process.kill('SIGTERM');
     await sleep(20);

@@ -175,7 +175,7 @@ describe('what an eavesdropper on the path sees', () => {
       await writeFile(file, content);
       try {
         const flags = plain ? ['--plain'] : [];
-        const r = await runLpf([`127.0.0.1:${port}`, '-upload', file, 'secret.txt', ...flags], { env: asUser('watched', password, true) });
+        const r = await runLpf([`127.0.0.1:${port}`, '-upload', file, '--to', 'secret.txt', ...flags], { env: asUser('watched', password, true) });
         assert.equal(r.code, 0, r.stderr);
         const wire = Buffer.concat(captured);
         assert.ok(wire.length > content.length, 'the proxy saw the traffic');

@@ -31,10 +31,10 @@ describe('transfers', () => {
       const local = join(dir.path, `in-${size}`);
       const back = join(dir.path, `out-${size}`);
       await writeRandomFile(local, size);
-      const up = await runLpf([server.address, '-upload', local, `file-${size}`], { env: alice });
+      const up = await runLpf([server.address, '-upload', local, '--to', `file-${size}`], { env: alice });
       assert.equal(up.code, 0, up.stderr);
       assert.match(up.stdout, new RegExp(`uploaded file-${size}`));
-      const down = await runLpf([server.address, '-download', `file-${size}`, back], { env: alice });
+      const down = await runLpf([server.address, '-download', `file-${size}`, '--to', back], { env: alice });
       assert.equal(down.code, 0, down.stderr);
       assert.equal(await sha256File(back), await sha256File(local));
       assert.equal(await sha256File(join(server.root, 'files', 'alice', `file-${size}`)), await sha256File(local));
@@ -57,14 +57,14 @@ describe('transfers', () => {
   test('download refuses to overwrite a local file unless --force', async () => {
     const local = join(dir.path, 'keep.txt');
     await writeFile(local, 'new content');
-    assert.equal((await runLpf([server.address, '-upload', local, 'keep.txt'], { env: alice })).code, 0);
+    assert.equal((await runLpf([server.address, '-upload', local, '--to', 'keep.txt'], { env: alice })).code, 0);
     const target = join(dir.path, 'existing.txt');
     await writeFile(target, 'precious');
-    const refused = await runLpf([server.address, '-download', 'keep.txt', target], { env: alice });
+    const refused = await runLpf([server.address, '-download', 'keep.txt', '--to', target], { env: alice });
     assert.equal(refused.code, 9);
     assert.match(refused.stderr, /LPF_ERR_LOCAL_EXISTS/);
     assert.equal(await readFile(target, 'utf8'), 'precious');
-    const forced = await runLpf([server.address, '-download', 'keep.txt', target, '--force'], { env: alice });
+    const forced = await runLpf([server.address, '-download', 'keep.txt', '--to', target, '--force'], { env: alice });
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(await readFile(target, 'utf8'), 'new content');
     // No temporary files left beside it.
@@ -74,16 +74,16 @@ describe('transfers', () => {
   test('an upload replaces an existing remote file', async () => {
     const local = join(dir.path, 'v.txt');
     await writeFile(local, 'version 1');
-    await runLpf([server.address, '-upload', local, 'v.txt'], { env: alice });
+    await runLpf([server.address, '-upload', local, '--to', 'v.txt'], { env: alice });
     await writeFile(local, 'version 2, longer');
-    assert.equal((await runLpf([server.address, '-upload', local, 'v.txt'], { env: alice })).code, 0);
+    assert.equal((await runLpf([server.address, '-upload', local, '--to', 'v.txt'], { env: alice })).code, 0);
     assert.equal(await readFile(join(server.root, 'files', 'alice', 'v.txt'), 'utf8'), 'version 2, longer');
   });
 
   test('list shows names and sizes; delete removes; a missing file is an error', async () => {
     const local = join(dir.path, 'listed.bin');
     await writeRandomFile(local, 2048);
-    await runLpf([server.address, '-upload', local, 'listed.bin'], { env: alice });
+    await runLpf([server.address, '-upload', local, '--to', 'listed.bin'], { env: alice });
     const list = await runLpf([server.address, '-list'], { env: alice });
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /2\.0 KiB .* listed\.bin/);
@@ -95,7 +95,7 @@ describe('transfers', () => {
     const again = await runLpf([server.address, '-delete', 'listed.bin'], { env: alice });
     assert.equal(again.code, 7);
     assert.match(again.stderr, /LPF_ERR_NOT_FOUND/);
-    const missing = await runLpf([server.address, '-download', 'no-such-file', join(dir.path, 'x')], { env: alice });
+    const missing = await runLpf([server.address, '-download', 'no-such-file', '--to', join(dir.path, 'x')], { env: alice });
     assert.equal(missing.code, 7);
     assert.match(missing.stderr, /no such file/);
     await assert.rejects(access(join(dir.path, 'x')));
@@ -106,10 +106,10 @@ describe('transfers', () => {
     for (const name of names) {
       const local = join(dir.path, 'unicode-src');
       await writeFile(local, name);
-      const up = await runLpf([server.address, '-upload', local, name.normalize('NFD')], { env: alice });
+      const up = await runLpf([server.address, '-upload', local, '--to', name.normalize('NFD')], { env: alice });
       assert.equal(up.code, 0, up.stderr);
       const out = join(dir.path, 'unicode-out');
-      const down = await runLpf([server.address, '-download', name, out, '--force'], { env: alice });
+      const down = await runLpf([server.address, '-download', name, '--to', out, '--force'], { env: alice });
       assert.equal(down.code, 0, down.stderr);
       assert.equal(await readFile(out, 'utf8'), name);
     }
@@ -122,8 +122,8 @@ describe('transfers', () => {
     await writeFile(local, 'x');
     const before = (await readdir(join(server.root, 'files', 'alice'))).sort();
     // (NUL cannot travel in argv; the server-side test sends it over the wire.)
-    for (const name of ['../escape', '..', '.', 'a/b', 'a\\b', 'bell\u0007', 'del\u007f', 'x'.repeat(256), '/etc/passwd']) {
-      const r = await runLpf([server.address, '-upload', local, name], { env: alice });
+    for (const name of ['../escape', '..', '.', 'a/../b', 'a\\b', 'bell\u0007', 'del\u007f', 'x'.repeat(256), '/../etc/passwd']) {
+      const r = await runLpf([server.address, '-upload', local, '--to', name], { env: alice });
       assert.equal(r.code, 8, `${JSON.stringify(name)}: ${r.stderr}`);
       assert.match(r.stderr, /LPF_ERR_BAD_NAME/);
     }
@@ -140,10 +140,10 @@ describe('transfers', () => {
         return path;
       }),
     );
-    const ups = await Promise.all(sources.map((src, i) => runLpf([server.address, '-upload', src, `many-${i}`], { env: alice })));
+    const ups = await Promise.all(sources.map((src, i) => runLpf([server.address, '-upload', src, '--to', `many-${i}`], { env: alice })));
     ups.forEach((r) => assert.equal(r.code, 0, r.stderr));
     const downs = await Promise.all(
-      sources.map((_, i) => runLpf([server.address, '-download', `many-${i}`, join(dir.path, `many-back-${i}`)], { env: alice })),
+      sources.map((_, i) => runLpf([server.address, '-download', `many-${i}`, '--to', join(dir.path, `many-back-${i}`)], { env: alice })),
     );
     downs.forEach((r) => assert.equal(r.code, 0, r.stderr));
     for (let i = 0; i < count; i++) {

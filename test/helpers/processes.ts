@@ -19,10 +19,14 @@ process.once('exit', () => {
   void rm(TEST_CONFIG_HOME, { recursive: true, force: true });
 });
 
-/** The environment without any LPF_* variables of the developer's shell. */
+/**
+ * The environment without any LPF_* variables of the developer's shell, nor
+ * the FORCE_COLOR that node --test sets when it runs at a terminal: what lpf
+ * prints must not depend on where the tests run.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LPF_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LPF_') && k !== 'FORCE_COLOR') env[k] = v;
   return { ...env, NO_COLOR: '1', XDG_CONFIG_HOME: TEST_CONFIG_HOME, ...extra };
 }
 

@@ -27,12 +27,12 @@ const anyString = fc.string({
 const uint = fc.oneof(fc.nat(1000), fc.maxSafeNat());
 const sha256 = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
 // fc.record builds null-prototype objects; decoded JSON has plain ones, and deepEqual compares prototypes.
-const entries = fc.array(
-  fc.record({ name: anyString, size: uint, mtime: uint }).map((entry) => ({ ...entry })),
-  { maxLength: 8 },
-);
+const entry = fc
+  .record({ name: anyString, size: uint, mtime: uint, dir: fc.boolean() }, { requiredKeys: ['name', 'size', 'mtime'] })
+  .map((e) => ({ ...e }));
+const entries = fc.array(entry, { maxLength: 8 });
 
-const FIELD_ARBITRARIES: Record<string, fc.Arbitrary<unknown>> = { string: anyString, uint, bool: fc.boolean(), sha256, entries };
+const FIELD_ARBITRARIES: Record<string, fc.Arbitrary<unknown>> = { string: anyString, uint, bool: fc.boolean(), sha256, entry, entries };
 
 /** Built from SPECS, so a new message type or field is fuzzed without touching this file. */
 const anyMessage: fc.Arbitrary<Message> = fc.oneof(

@@ -7,8 +7,13 @@ import {
   MAX_PASSWORD_BYTES,
   MAX_USER_NAME,
   checkPassword,
+  MAX_PATH_BYTES,
+  MAX_PATH_DEPTH,
+  joinRemote,
   normalizeRemoteName,
+  normalizeRemotePath,
   normalizeUserName,
+  remoteBaseName,
 } from '../../src/protocol/index.js';
 
 const withCode = (code: ErrorCode) => (err: unknown) => err instanceof LpfError && err.code === code;
@@ -97,5 +102,37 @@ describe('checkPassword', () => {
     for (const password of ['', 'x'.repeat(MAX_PASSWORD_BYTES + 1), `${'é'.repeat(MAX_PASSWORD_BYTES / 2)}x`]) {
       assert.throws(() => checkPassword(password), withCode('LPF_ERR_BAD_PASSWORD'));
     }
+  });
+});
+
+describe('normalizeRemotePath', () => {
+  test('folders joined by "/", extra slashes dropped, NFC', () => {
+    assert.equal(normalizeRemotePath('docs/2026/report.pdf'), 'docs/2026/report.pdf');
+    assert.equal(normalizeRemotePath('/docs//2026/'), 'docs/2026');
+    assert.equal(normalizeRemotePath('cafe\u0301/e\u0301te\u0301'), 'café/été');
+    assert.equal(normalizeRemotePath('', { allowTop: true }), '');
+    assert.equal(normalizeRemotePath('/', { allowTop: true }), '');
+  });
+
+  test('every component is checked: no "." or "..", no backslash, no control characters', () => {
+    for (const path of ['..', 'a/..', 'a/../b', './a', 'a/./b', 'a\\b', 'a/b\u0000', 'a/\u0007', '', '/', `${'x'.repeat(256)}/a`]) {
+      assert.throws(() => normalizeRemotePath(path), withCode('LPF_ERR_BAD_NAME'), JSON.stringify(path));
+    }
+  });
+
+  test('depth and length are bounded', () => {
+    assert.equal(normalizeRemotePath(Array(MAX_PATH_DEPTH).fill('d').join('/')).split('/').length, MAX_PATH_DEPTH);
+    assert.throws(() => normalizeRemotePath(Array(MAX_PATH_DEPTH + 1).fill('d').join('/')), withCode('LPF_ERR_BAD_NAME'));
+    const long = Array(20).fill('x'.repeat(250)).join('/');
+    assert.ok(Buffer.byteLength(long) > MAX_PATH_BYTES);
+    assert.throws(() => normalizeRemotePath(long), withCode('LPF_ERR_BAD_NAME'));
+  });
+
+  test('base name and join', () => {
+    assert.equal(remoteBaseName('a/b/c'), 'c');
+    assert.equal(remoteBaseName('c'), 'c');
+    assert.equal(joinRemote('', 'c'), 'c');
+    assert.equal(joinRemote('a', ''), 'a');
+    assert.equal(joinRemote('a/b', 'c'), 'a/b/c');
   });
 });

@@ -15,16 +15,16 @@ test('an upload is invisible until committed, and abort leaves nothing', async (
     const storage = new DiskStorage(dir.path);
     const upload = await storage.createUpload('u', 'a.txt', { size: 5 });
     upload.write(Buffer.from('hello'));
-    assert.deepEqual(await storage.list('u'), []);
+    assert.deepEqual(await storage.list('u', ''), []);
     await upload.commit(CHECKSUM);
-    const [entry] = await storage.list('u');
+    const [entry] = await storage.list('u', '');
     assert.equal(entry?.name, 'a.txt');
     assert.equal(entry?.size, 5);
 
     const aborted = await storage.createUpload('u', 'b.txt', { size: 7 });
     aborted.write(Buffer.from('partial'));
     await aborted.abort();
-    assert.deepEqual((await storage.list('u')).map((e) => e.name), ['a.txt']);
+    assert.deepEqual((await storage.list('u', '')).map((e) => e.name), ['a.txt']);
     assert.deepEqual(await readdir(join(dir.path, 'partial', 'u')), []);
   } finally {
     await dir.cleanup();

@@ -1,21 +1,22 @@
 /**
  * Storage on the local file system. Layout under the root:
- *   files/<user>/<name>               committed files
- *   meta/<user>/<name>                their checksum and block digests (see file-meta.ts)
+ *   files/<user>/<path>               committed files, in the user's folders
+ *   meta/<user>/<path>                their checksum and block digests (see file-meta.ts), in a mirror tree
  *   partial/<user>/<id>.part, .blocks uploads in progress or cut off (same file system: rename is atomic)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsc, type WriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants as fsc, type Stats, type WriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { LpfError } from '../../errors.js';
-import { BLOCK_SIZE, ContentHasher, type ListEntry } from '../../protocol/index.js';
-import { openDurableFile } from '../../util/durable-file.js';
+import { BLOCK_SIZE, ContentHasher, joinRemote, remoteBaseName, type ListEntry } from '../../protocol/index.js';
+import { openDurableFile, syncDirectory } from '../../util/durable-file.js';
 import { hashFileStart } from '../../util/read-range.js';
 import { resumePoint } from '../../util/partial-file.js';
 import { DiskUpload, type UploadPaths } from './disk-upload.js';
 import { readValidMeta, removeMeta } from './file-meta.js';
-import type { ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
+import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
+import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 export class DiskStorage implements Storage {
   readonly #filesRoot: string;
@@ -31,41 +32,49 @@ export class DiskStorage implements Storage {
   }
 
   /**
-   * Regular files only, seen with lstat: a symbolic link placed in a user's
-   * folder (by anyone with shell access) is neither listed nor followed.
+   * Regular files and folders only, seen with lstat: a symbolic link placed in
+   * a user's folder (by anyone with shell access) is neither listed nor followed.
+   * Listing a file gives that one entry.
    */
-  async list(user: string, options: { checksums?: boolean } = {}): Promise<ListEntry[]> {
-    const dir = await this.#userDir(user);
-    let names: string[];
+  async list(user: string, path: string, options: ListOptions = {}): Promise<ListEntry[]> {
+    const target = await resolveInside(this.#userRoot(user), path);
+    if (!target.info) {
+      if (path === '') return [];
+      throw notFound(path);
+    }
+    if (target.info.isFile()) return [await this.#entry(user, path, remoteBaseName(path), target.info, options.checksums)];
+    if (!target.info.isDirectory()) throw notFound(path);
+    let tree: TreeEntry[];
     try {
-      names = await readdir(dir);
+      tree = await walkTree(target.path, options.recursive === true);
     } catch (err) {
-      if (isCode(err, 'ENOENT')) return [];
       throw storageError(err, 'list files');
     }
     const entries: ListEntry[] = [];
-    for (const name of names.sort()) {
-      const info = await lstat(join(dir, name)).catch(() => undefined); // gone since readdir: not listed
-      if (!info?.isFile()) continue;
-      const entry: ListEntry = { name, size: info.size, mtime: wireTime(info.mtimeMs) };
-      if (options.checksums) {
-        const sha256 = await this.#checksum(user, name, info.size, info.mtimeMs).catch(() => undefined);
-        if (sha256) entry.sha256 = sha256;
-      }
-      entries.push(entry);
-    }
+    for (const e of tree) entries.push(await this.#entry(user, joinRemote(path, e.name), e.name, e.info, options.checksums));
     return entries;
   }
 
+  async stat(user: string, path: string): Promise<ListEntry> {
+    const { info } = await resolveInside(this.#userRoot(user), path);
+    if (!info || !(info.isFile() || info.isDirectory())) throw notFound(path);
+    return this.#entry(user, path, path, info, false);
+  }
+
   async usage(user: string): Promise<number> {
-    return (await this.list(user)).reduce((sum, e) => sum + e.size, 0);
+    const tree = await walkTree(this.#userRoot(user), true).catch((err: unknown) => {
+      if (isCode(err, 'ENOENT')) return [];
+      throw storageError(err, 'measure your storage');
+    });
+    return tree.reduce((sum, e) => sum + (e.info.isFile() ? e.info.size : 0), 0);
   }
 
   async read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile> {
-    const path = join(await this.#userDir(user), name);
+    const target = await resolveInside(this.#userRoot(user), name);
+    if (target.info?.isDirectory()) throw isAFolder(name, 'download it with -r');
     let handle: FileHandle;
     try {
-      handle = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      handle = await open(target.path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ELOOP')) throw notFound(name);
       throw storageError(err, `open ${JSON.stringify(name)}`);
@@ -74,7 +83,7 @@ export class DiskStorage implements Storage {
       const info = await handle.stat();
       if (!info.isFile()) throw notFound(name);
       const mtime = wireTime(info.mtimeMs);
-      const meta = await readValidMeta(join(this.#metaRoot, user, name), info.size, info.mtimeMs);
+      const meta = await readValidMeta(this.#metaPath(user, name), info.size, info.mtimeMs);
       // Resume only where the file is the one the client has a part of, and on a block boundary.
       const canResume =
         resume !== undefined &&
@@ -98,10 +107,16 @@ export class DiskStorage implements Storage {
 
   async createUpload(user: string, name: string, request: UploadRequest): Promise<UploadSink> {
     const partialDir = join(this.#partialRoot, user);
-    const finalDir = await this.#userDir(user);
-    const metaDir = join(this.#metaRoot, user);
+    const metaPath = this.#metaPath(user, name);
     try {
-      await Promise.all([partialDir, finalDir, metaDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+      await Promise.all([partialDir, this.#userRoot(user)].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+    } catch (err) {
+      throw storageError(err, 'prepare the upload folder');
+    }
+    const target = await resolveInside(this.#userRoot(user), name);
+    if (target.info?.isDirectory()) throw isAFolder(name, 'a file cannot replace it');
+    try {
+      await mkdir(dirname(metaPath), { recursive: true, mode: 0o700 });
     } catch (err) {
       throw storageError(err, 'prepare the upload folder');
     }
@@ -112,9 +127,9 @@ export class DiskStorage implements Storage {
     const paths: UploadPaths = {
       data: join(partialDir, `${id}.part`),
       blocks: join(partialDir, `${id}.blocks`),
-      finalDir,
-      finalPath: join(finalDir, name),
-      metaPath: join(metaDir, name),
+      finalDir: dirname(target.path),
+      finalPath: target.path,
+      metaPath,
     };
     const activeKey = `${user}/${id}`;
     this.#active.add(activeKey);
@@ -135,17 +150,59 @@ export class DiskStorage implements Storage {
   }
 
   async delete(user: string, name: string): Promise<number> {
-    const path = join(await this.#userDir(user), name);
+    const target = await resolveInside(this.#userRoot(user), name);
     try {
-      const info = await lstat(path);
-      if (!info.isFile()) throw notFound(name);
-      await unlink(path);
-      await removeMeta(join(this.#metaRoot, user, name));
-      return info.size;
+      if (target.info?.isFile()) {
+        await unlink(target.path);
+        await removeMeta(this.#metaPath(user, name));
+        return target.info.size;
+      }
+      if (!target.info?.isDirectory()) throw notFound(name);
+      await rmdir(target.path);
+      await rm(this.#metaPath(user, name), { recursive: true, force: true }).catch(() => {});
+      return 0;
     } catch (err) {
       if (isCode(err, 'ENOENT')) throw notFound(name);
+      if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) {
+        throw new LpfError('LPF_ERR_NOT_EMPTY', `the folder ${JSON.stringify(name)} is not empty; delete what is in it first`);
+      }
       throw storageError(err, `delete ${JSON.stringify(name)}`);
     }
+  }
+
+  async makeFolder(user: string, path: string): Promise<void> {
+    const root = this.#userRoot(user);
+    try {
+      await mkdir(root, { recursive: true, mode: 0o700 });
+      await makeFolders(root, path);
+    } catch (err) {
+      throw storageError(err, `create the folder ${JSON.stringify(path)}`);
+    }
+  }
+
+  async rename(user: string, from: string, to: string): Promise<void> {
+    if (to === from) return;
+    if (to.startsWith(`${from}/`)) throw new LpfError('LPF_ERR_BAD_NAME', `cannot move ${JSON.stringify(from)} into itself`);
+    const root = this.#userRoot(user);
+    const source = await resolveInside(root, from);
+    if (!source.info || !(source.info.isFile() || source.info.isDirectory())) throw notFound(from);
+    const target = await resolveInside(root, to);
+    if (target.info) throw new LpfError('LPF_ERR_EXISTS', `${JSON.stringify(to)} already exists; delete it first or choose another name`);
+    try {
+      if (source.info.isFile()) {
+        // link + unlink, not rename: rename would silently replace a file created at `to` meanwhile.
+        await link(source.path, target.path);
+        await unlink(source.path);
+      } else {
+        await rename(source.path, target.path);
+      }
+      await syncDirectory(dirname(target.path));
+    } catch (err) {
+      if (isCode(err, 'EEXIST') || isCode(err, 'ENOTEMPTY')) throw new LpfError('LPF_ERR_EXISTS', `${JSON.stringify(to)} already exists`);
+      if (isCode(err, 'ENOENT')) throw notFound(from);
+      throw storageError(err, `rename ${JSON.stringify(from)}`);
+    }
+    await this.#moveMeta(user, from, to);
   }
 
   async sweepPartials(maxAgeMs: number): Promise<number> {
@@ -175,11 +232,22 @@ export class DiskStorage implements Storage {
     return openDurableFile(path, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w', mode: 0o600 });
   }
 
+  /** A listing entry for what lstat found at remote `path`, shown as `name`. */
+  async #entry(user: string, path: string, name: string, info: Stats, checksums = false): Promise<ListEntry> {
+    if (info.isDirectory()) return { name, size: 0, mtime: wireTime(info.mtimeMs), dir: true };
+    const entry: ListEntry = { name, size: info.size, mtime: wireTime(info.mtimeMs) };
+    if (checksums) {
+      const sha256 = await this.#checksum(user, path, info.size, info.mtimeMs).catch(() => undefined);
+      if (sha256) entry.sha256 = sha256;
+    }
+    return entry;
+  }
+
   /** The recorded checksum, or one computed now from the content (files placed by other means). */
-  async #checksum(user: string, name: string, size: number, mtimeMs: number): Promise<string> {
-    const meta = await readValidMeta(join(this.#metaRoot, user, name), size, mtimeMs);
+  async #checksum(user: string, path: string, size: number, mtimeMs: number): Promise<string> {
+    const meta = await readValidMeta(this.#metaPath(user, path), size, mtimeMs);
     if (meta) return meta.sha256;
-    const handle = await open(join(this.#filesRoot, user, name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    const handle = await open(join(this.#userRoot(user), path), fsc.O_RDONLY | fsc.O_NOFOLLOW);
     try {
       return (await hashFileStart(handle, size, new ContentHasher())).digest();
     } finally {
@@ -187,14 +255,20 @@ export class DiskStorage implements Storage {
     }
   }
 
-  /** The user's folder, refusing one that has been replaced by a symbolic link (it could lead anywhere). */
-  async #userDir(user: string): Promise<string> {
-    const dir = join(this.#filesRoot, user);
-    const info = await lstat(dir).catch(() => undefined);
-    if (info && !info.isDirectory()) {
-      throw new LpfError('LPF_ERR_SERVER', 'your storage folder on the server is not a plain folder; ask the admin');
-    }
-    return dir;
+  /** Metadata follows its file; it is checked against size and mtime when read, so a failure here costs only a re-hash. */
+  async #moveMeta(user: string, from: string, to: string): Promise<void> {
+    const target = this.#metaPath(user, to);
+    await rm(target, { recursive: true, force: true }).catch(() => {});
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(() => {});
+    await rename(this.#metaPath(user, from), target).catch(() => {});
+  }
+
+  #userRoot(user: string): string {
+    return join(this.#filesRoot, user);
+  }
+
+  #metaPath(user: string, path: string): string {
+    return join(this.#metaRoot, user, path);
   }
 }
 
@@ -220,7 +294,11 @@ function isCode(err: unknown, code: string): boolean {
 }
 
 function notFound(name: string): LpfError {
-  return new LpfError('LPF_ERR_NOT_FOUND', `no such file: ${JSON.stringify(name)}`);
+  return new LpfError('LPF_ERR_NOT_FOUND', `no such file or folder: ${JSON.stringify(name)}`);
+}
+
+function isAFolder(name: string, hint: string): LpfError {
+  return new LpfError('LPF_ERR_IS_FOLDER', `${JSON.stringify(name)} is a folder; ${hint}`);
 }
 
 /** A server-side I/O failure, described without leaking server paths to the client. */

@@ -1,4 +1,7 @@
-/** What the server needs from a place to keep users' files. Names given here are already validated and NFC. */
+/**
+ * What the server needs from a place to keep users' files. Paths given here
+ * are already validated and NFC: components joined by "/", "" for the top.
+ */
 import type { ListEntry } from '../../protocol/index.js';
 import type { PositionalReader } from '../../transport/send-file.js';
 
@@ -52,14 +55,28 @@ export interface ResumeFrom {
   mtime: number;
 }
 
+export interface ListOptions {
+  /** Each file's entry carries its content checksum (computed if not recorded). */
+  checksums?: boolean;
+  /** The whole tree, entries named by their path relative to the listed folder. */
+  recursive?: boolean;
+}
+
 export interface Storage {
-  /** The user's files; with `checksums`, each entry carries its content checksum (computed if not recorded). */
-  list(user: string, options?: { checksums?: boolean }): Promise<ListEntry[]>;
+  /** What the folder `path` holds (a file's path lists that file). */
+  list(user: string, path: string, options?: ListOptions): Promise<ListEntry[]>;
+  /** Describes one file or folder; its entry is named by the path. */
+  stat(user: string, path: string): Promise<ListEntry>;
   /** Opens a file for reading; a concurrent replacement does not affect a reader that has opened. */
-  read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile>;
-  createUpload(user: string, name: string, request: UploadRequest): Promise<UploadSink>;
-  /** Deletes a file; resolves with its size. */
-  delete(user: string, name: string): Promise<number>;
+  read(user: string, path: string, resume?: ResumeFrom): Promise<StoredFile>;
+  /** Starts an upload to `path`, whose folder must exist. */
+  createUpload(user: string, path: string, request: UploadRequest): Promise<UploadSink>;
+  /** Deletes a file or an empty folder; resolves with the bytes freed. */
+  delete(user: string, path: string): Promise<number>;
+  /** Creates a folder and its missing parents; an existing folder is fine. */
+  makeFolder(user: string, path: string): Promise<void>;
+  /** Renames a file or folder; `to` must not exist, its folder must. */
+  rename(user: string, from: string, to: string): Promise<void>;
   /** Bytes the user's committed files take. */
   usage(user: string): Promise<number>;
   /** Removes partial uploads untouched for longer than `maxAgeMs`; resolves with how many. */

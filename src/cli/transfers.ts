@@ -1,0 +1,111 @@
+/**
+ * -upload and -download of one file or many: plans the steps, runs them one
+ * after another over one connection, reports each, and goes on past a file
+ * that fails, as cp does. A failure that ends the connection stops the rest.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { LpfClient, TransferResult } from '../client/client.js';
+import { localError } from '../client/local-error.js';
+import { planDownload, planUpload, type DownloadStep, type Plan, type PlanOptions, type RemoteView, type UploadStep } from '../client/transfer-plan.js';
+import { LpfError, toLpfError } from '../errors.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+import { reportError, reportWarning, type Output } from './output.js';
+import { createProgress, transferSummary } from './progress.js';
+
+export interface TransferOptions extends PlanOptions {
+  force: boolean;
+  checksum: boolean;
+  showProgress: boolean;
+}
+
+export async function uploadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
+  const plan = await planUpload(sources, options, remoteView(client));
+  await runPlan(plan, out, 'uploaded', () => !client.closed, async (step: UploadStep) => {
+    if (step.kind === 'folder') return void (await client.mkdir(step.remote));
+    const progress = await createProgress(`↑ ${step.remote}`, options.showProgress);
+    const result = await client.upload(step.local, step.remote, progress.listener).finally(() => progress.stop());
+    reportTransfer(out, `uploaded ${transferSummary(result)}`, result, step.local, options.checksum);
+    return result;
+  });
+}
+
+export async function downloadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
+  const plan = await planDownload(sources, options, remoteView(client));
+  await runPlan(plan, out, 'downloaded', () => !client.closed, async (step: DownloadStep) => {
+    if (step.kind === 'folder') {
+      return void (await mkdir(step.local, { recursive: true }).catch((err: unknown) => {
+        throw localError(err, `cannot create the folder ${step.local}`);
+      }));
+    }
+    const progress = await createProgress(`↓ ${step.remote}`, options.showProgress);
+    const result = await client
+      .download(step.remote, step.local, { force: options.force, onProgress: progress.listener })
+      .finally(() => progress.stop());
+    reportTransfer(out, `downloaded ${transferSummary(result)} to ${step.local}`, result, step.local, options.checksum);
+    return result;
+  });
+}
+
+/** The server as the planner sees it: a missing path is undefined, not an error. */
+function remoteView(client: LpfClient): RemoteView {
+  return {
+    stat: (path) =>
+      client.stat(path).catch((err: unknown) => {
+        if (err instanceof LpfError && err.code === 'LPF_ERR_NOT_FOUND') return undefined;
+        throw err;
+      }),
+    tree: (path) => client.list(path, { recursive: true }),
+  };
+}
+
+/**
+ * Runs every step. One file and nothing else: its error is the command's error,
+ * as it always was. Several: each failure is reported where it happens, the
+ * rest goes on, and the command fails at the end with the first failure's code.
+ */
+async function runPlan<Step extends { kind: string }>(
+  plan: Plan<Step>,
+  out: Output,
+  verb: string,
+  connected: () => boolean,
+  run: (step: Step) => Promise<TransferResult | undefined>,
+): Promise<void> {
+  for (const path of plan.skipped) reportWarning(`skipped ${path}: not a regular file or folder (symbolic links are not followed)`);
+  const files = plan.steps.filter((s) => s.kind === 'file').length;
+  const single = plan.steps.length + plan.problems.length === 1 && plan.steps.length === files;
+  if (single) {
+    if (plan.problems[0]) throw plan.problems[0].error;
+    await run(plan.steps[0] as Step);
+    return;
+  }
+  const failures: LpfError[] = plan.problems.map((p) => p.error);
+  for (const failure of failures) reportError(failure, out.json);
+  const started = Date.now();
+  let bytes = 0;
+  let done = 0;
+  for (const step of plan.steps) {
+    try {
+      const result = await run(step);
+      if (result) {
+        bytes += result.size - result.resumedFrom;
+        done++;
+      }
+    } catch (err) {
+      const error = toLpfError(err);
+      if (!connected()) throw error;
+      failures.push(error);
+      reportError(error, out.json);
+    }
+  }
+  if (files > 1 && !out.json) out.result(`${verb} ${done} of ${files} files, ${formatBytes(bytes)} in ${formatDuration(Date.now() - started)}, ${formatRate(bytes, Date.now() - started)}`, {});
+  const [first] = failures;
+  if (first) {
+    const total = files + plan.problems.length;
+    throw new LpfError(first.code, `${failures.length} of ${total} could not be ${verb}; the first: ${first.message}`);
+  }
+}
+
+function reportTransfer(out: Output, text: string, result: TransferResult, local: string, checksum: boolean): void {
+  out.result(text, { name: result.name, size: result.size, sha256: result.sha256, ms: Math.round(result.ms), resumedFrom: result.resumedFrom, local });
+  if (checksum) out.always(`LPF-SHA256 (${result.name}) = ${result.sha256}`);
+}
