@@ -72,6 +72,8 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
         count: () => countFiles(raw.filesDir, 'p-'),
       },
     ];
+    // lpf's one-command tools, made beside the per-process ones (they share the server).
+    const lpfSessions: SessionTool[] = [];
     const addLpf = async (security: LpfSecurity) => {
       const root = join(dir, security.tls ? 'lpf-tls' : 'lpf-plain');
       await writeLpfAccounts(root, ['bench'], BENCH_PASSWORD);
@@ -85,6 +87,13 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
         note: `node + connect${security.tls ? ' + TLS handshake' : ''} + session login + fsync`,
         upload: async (file, name) => (await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', file, '--to', name, ...flags], { ...PER_PROCESS_TIMEOUT, env: lpfBaseEnv() })).ms,
         count: () => countFiles(join(lpf.filesDir, 'bench'), 'f'),
+      });
+      lpfSessions.push({
+        name: security.tls ? 'lpf CLI, TLS, one command' : 'lpf CLI, plain TCP, one command',
+        note: 'lpf -upload FILE... --to DIR over one connection; an fsync per file',
+        uploadAll: async (run) =>
+          (await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', ...files, '--to', `s${run}/`, ...flags], { ...sessionTimeout(n), env: lpfBaseEnv() })).ms,
+        count: (run) => countFiles(join(lpf.filesDir, 'bench', `s${run}`), ''),
       });
     };
     await addLpf(ctx.lpf.plain);
@@ -141,6 +150,7 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
         uploadAll: async (run) => (await runChecked(node, [helpers.rawPipe, 'put-all', String(raw.port), `s${run}-`, ...files], sessionTimeout(n))).ms,
         count: (run) => countFiles(raw.filesDir, `s${run}-`),
       },
+      ...lpfSessions,
     ];
     if (ftp) {
       sessions.push({
@@ -188,11 +198,6 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
       const r = perSession.get(tool) as { rates: number[]; error?: string };
       const spec: RowSpec = { measurement: sessionMeasurement, tool: tool.name, unit: 'files/s', better: 'higher', baseline: tool.baseline, note: tool.note };
       section.rows.push(r.error ? unmeasured(spec, 'failed', r.error) : measured(spec, r.rates));
-      if (tool.baseline) {
-        section.rows.push(
-          unmeasured({ measurement: sessionMeasurement, tool: 'lpf CLI, one command', unit: 'files/s', better: 'higher' }, 'not yet implemented', 'the CLI sends one file per command'),
-        );
-      }
     }
     if (!ftp) section.rows.push(unmeasured({ measurement: sessionMeasurement, tool: 'vsftpd + curl, one session', unit: 'files/s', better: 'higher' }, 'skipped', ctx.missing.vsftpd ?? 'not available'));
     if (!ssh) section.rows.push(unmeasured({ measurement: sessionMeasurement, tool: 'sftp, one session', unit: 'files/s', better: 'higher' }, 'skipped', ctx.missing.sshd ?? 'not available'));

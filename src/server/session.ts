@@ -49,7 +49,8 @@ export interface SessionContext {
 /** Requests a logged-in client may make. */
 const COMMANDS: ReadonlySet<string> = new Set(['list', 'stat', 'delete', 'mkdir', 'rename', 'upload', 'download', 'logout']);
 
-type State = 'hello' | 'auth' | 'ready' | 'busy' | 'upload' | 'closed';
+/** 'skip': an upload was refused; DATA and the end a pipelining client sent after it are dropped. */
+type State = 'hello' | 'auth' | 'ready' | 'busy' | 'upload' | 'skip' | 'closed';
 
 interface ActiveUpload {
   name: string;
@@ -130,6 +131,9 @@ export class Session {
         return this.#refuse(`unexpected ${message.type}`);
       case 'ready':
         return this.#command(message);
+      case 'skip':
+        this.#state = 'ready';
+        return message.type === 'end' ? undefined : this.#command(message);
       case 'upload':
         if (message.type !== 'end') return this.#refuse(`expected data or end during an upload, got ${message.type}`);
         return this.#run('upload', () => this.#finishUpload(message));
@@ -153,7 +157,7 @@ export class Session {
       case 'rename':
         return this.#run('rename', () => this.#rename(message));
       case 'upload':
-        return this.#run('upload', () => this.#startUpload(message));
+        return this.#run('upload', () => this.#startUpload(message), 'skip');
       case 'download':
         return this.#run('download', () => this.#download(message));
       case 'logout':
@@ -168,7 +172,7 @@ export class Session {
    * an error; one of COMMAND_ERRORS (a missing file, a full quota) leaves the
    * connection ready for the next command, any other ends it.
    */
-  #run(command: string, task: () => Promise<void>): void {
+  #run(command: string, task: () => Promise<void>, afterRefusal: State = 'ready'): void {
     this.#state = 'busy';
     this.#conn.hold();
     task().then(
@@ -179,6 +183,7 @@ export class Session {
         this.#log[internal ? 'error' : 'info']({ user: this.#user, command, code: error.code, err: error.message }, 'command failed');
         if (this.#state === 'busy' && COMMAND_ERRORS.has(error.code)) {
           this.#conn.send({ type: 'error', code: error.code, message: error.message });
+          if (this.#user && afterRefusal === 'skip') this.#state = 'skip';
           return this.#commandDone();
         }
         // An unexpected failure's text may name server paths: the client gets a generic line, the log the detail.
@@ -350,6 +355,7 @@ export class Session {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#state === 'skip') return;
     const upload = this.#upload;
     if (this.#state !== 'upload' || !upload) return this.#refuse('file data outside an upload');
     upload.received += chunk.length;

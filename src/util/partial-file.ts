@@ -41,17 +41,18 @@ export async function resumePoint(files: PartialFiles, size: number): Promise<{ 
  */
 export class PartialStreams {
   readonly #data: WriteStream;
-  readonly #blocks: WriteStream;
+  /** Absent for a transfer that will never be resumed: its digests need no file. */
+  readonly #blocks: WriteStream | undefined;
   readonly #flusher: { wrote(bytes: number): void };
   #finished = false;
   #error: Error | undefined;
   #onError: ((error: Error) => void) | undefined;
 
-  constructor(data: WriteStream, blocks: WriteStream) {
+  constructor(data: WriteStream, blocks: WriteStream | undefined) {
     this.#data = data;
     this.#blocks = blocks;
     this.#flusher = backgroundFlusher(data);
-    for (const stream of [data, blocks]) {
+    for (const stream of this.#streams()) {
       stream.on('error', (err) => {
         if (this.#finished || this.#error) return;
         this.#error = err;
@@ -60,14 +61,22 @@ export class PartialStreams {
     }
   }
 
-  /** Opens `files.data` with `openData` and the digests file for appending (created if need be). */
-  static async open(files: PartialFiles, openData: () => Promise<WriteStream>, mode: number): Promise<PartialStreams> {
+  /**
+   * Opens `files.data` with `openData` and, when the transfer may be resumed,
+   * the digests file for appending (created if need be).
+   */
+  static async open(files: PartialFiles, openData: () => Promise<WriteStream>, mode: number, resumable = true): Promise<PartialStreams> {
     const data = await openData();
+    if (!resumable) return new PartialStreams(data, undefined);
     const blocks = await openDurableFile(files.blocks, { flags: 'a', mode }).catch((err: unknown) => {
       data.destroy();
       throw err;
     });
     return new PartialStreams(data, blocks);
+  }
+
+  #streams(): WriteStream[] {
+    return this.#blocks ? [this.#data, this.#blocks] : [this.#data];
   }
 
   /** The first write error, if any. */
@@ -92,25 +101,24 @@ export class PartialStreams {
   }
 
   recordBlock(digest: Buffer): void {
-    this.#blocks.write(digest);
+    this.#blocks?.write(digest);
   }
 
   /** Flushes both files to disk and closes them. */
   async close(): Promise<void> {
     if (this.#error) throw this.#error;
-    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]);
+    await Promise.all(this.#streams().map(closeDurably));
     this.#finished = true;
   }
 
   /** Closes both files, flushing what they hold, and ignores failures (the transfer is being left). */
   async suspend(): Promise<void> {
     this.#finished = true;
-    await Promise.all([closeDurably(this.#data), closeDurably(this.#blocks)]).catch(() => {});
+    await Promise.all(this.#streams().map(closeDurably)).catch(() => {});
   }
 
   destroy(): void {
     this.#finished = true;
-    this.#data.destroy();
-    this.#blocks.destroy();
+    for (const stream of this.#streams()) stream.destroy();
   }
 }

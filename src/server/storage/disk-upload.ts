@@ -54,7 +54,7 @@ export class DiskUpload implements UploadSink {
     release: () => void,
     wrapError: (err: unknown) => Error,
   ): Promise<DiskUpload> {
-    const files = await PartialStreams.open(paths, () => openData(paths.data, start.offset), 0o600);
+    const files = await PartialStreams.open(paths, () => openData(paths.data, start.offset), 0o600, resumable);
     return new DiskUpload({ paths, resumable, files, ...start, release, wrapError });
   }
 
@@ -83,9 +83,10 @@ export class DiskUpload implements UploadSink {
       await rename(data, finalPath);
       await syncDirectory(finalDir);
       // After the data: a crash in between leaves metadata whose size and mtime do not match, which is ignored.
-      await replaceFile(metaPath, encodeMeta({ size: info.size, mtimeMs: info.mtimeMs, ...checksum }), { mode: 0o600, durable: true });
+      // Not flushed: metadata lost in a crash is only a cache miss (the checksum is computed again when asked).
+      await replaceFile(metaPath, encodeMeta({ size: info.size, mtimeMs: info.mtimeMs, ...checksum }), { mode: 0o600, durable: false });
       this.#finish();
-      await rm(blocks, { force: true });
+      if (this.resumable) await rm(blocks, { force: true });
       return { replaced: previous?.isFile() ? previous.size : 0 };
     } catch (err) {
       await this.abort();
