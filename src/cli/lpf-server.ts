@@ -1,6 +1,5 @@
 /** The `lpf-server` command: parse flags and environment, start the server, stop on a signal. */
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { LpfError, toLpfError } from '../errors.js';
 import { createLogger, type LogLevel } from '../server/logger.js';
 import { LpfServer } from '../server/server.js';
@@ -8,22 +7,30 @@ import { loadTlsIdentity } from '../server/tls/certificate.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits/limits.js';
 import { parseBytes, parseCommandLine, parseCount, parsePort, parseSeconds } from './args.js';
+import { loadSettings, SETTING_FLAGS, type ServerSettings, type SettingName } from './server-config.js';
+import { runUsers, USERS_FLAGS, USERS_HELP } from './users-command.js';
 
 export const DEFAULT_PORT = 20215;
 
 const HELP = `lpf-server ${VERSION}: serve files to lpf clients
 
 Usage: lpf-server [options]
+       lpf-server users add|passwd|remove|list [NAME] [options]   (see lpf-server users --help)
 
-Options (each has an environment twin; a flag wins over the environment):
+Every option can also be set by its environment variable or in the configuration file (TOML, keys
+are the long option names: port = 20215, no-register = true, quota = "5G"). A flag wins over its
+variable, which wins over the file, which wins over the default.
+
+  --config FILE      configuration file (TOML)            LPF_CONFIG (default: ROOT/lpf-server.toml
+                     if it exists; ROOT then comes from --root or LPF_ROOT only)
   --host ADDR        interface to listen on              LPF_HOST   (default: all interfaces)
   --port N           TCP port, 0 for any free port        LPF_PORT   (default: ${DEFAULT_PORT})
   --root DIR         data folder: accounts and files      LPF_ROOT   (default: ./lpf-data)
   --log-level LEVEL  fatal|error|warn|info|debug|silent   LPF_LOG_LEVEL (default: info)
-  --no-register      refuse new accounts                  LPF_NO_REGISTER=1
+  --no-register      refuse new accounts                  LPF_NO_REGISTER=1 (0 turns it off)
   --cert FILE        TLS certificate (PEM)                LPF_CERT   (default: ROOT/tls/cert.pem,
   --key FILE         its private key (PEM)                LPF_KEY     made on first start)
-  --plain            no TLS: plain TCP, for use behind a TLS terminator only   LPF_PLAIN=1
+  --plain            no TLS: plain TCP, for use behind a TLS terminator only   LPF_PLAIN=1 (or 0)
 
 Limits (defaults are safe for a public server; raise them for load tests):
   --max-connections N     open connections in all          LPF_MAX_CONNECTIONS (default: 1024)
@@ -45,22 +52,30 @@ Limits (defaults are safe for a public server; raise them for load tests):
   -h, --help         show this help
   --version          show the version
 
-Example:
+Examples:
   lpf-server --port 20215 --root /srv/lpf
+  lpf-server --config /etc/lpf-server.toml
+  lpf-server users add alice --root /srv/lpf
 `;
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** Each limit from its flag, else its environment twin, else its default. */
-function parseLimits(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): ServerLimits {
-  const pick = (flag: string): string | undefined => {
-    const value = values[flag];
-    return typeof value === 'string' ? value : env[`LPF_${flag.toUpperCase().replace(/-/g, '_')}`];
-  };
+/** Each limit from its flag, else its environment variable, else the configuration file, else its default. */
+function parseLimits(settings: ServerSettings): ServerLimits {
   const d = DEFAULT_LIMITS;
-  const count = (flag: string, fallback: number, min = 1) => (pick(flag) === undefined ? fallback : parseCount(pick(flag) as string, `--${flag}`, min));
-  const seconds = (flag: string, fallbackMs: number) => (pick(flag) === undefined ? fallbackMs : parseSeconds(pick(flag) as string, `--${flag}`));
-  const bytes = (flag: string, fallback: number) => (pick(flag) === undefined ? fallback : parseBytes(pick(flag) as string, `--${flag}`));
+  const get = (name: SettingName) => settings.text(name);
+  const count = (name: SettingName, fallback: number, min = 1) => {
+    const s = get(name);
+    return s ? parseCount(s.value, s.what, min) : fallback;
+  };
+  const seconds = (name: SettingName, fallbackMs: number) => {
+    const s = get(name);
+    return s ? parseSeconds(s.value, s.what) : fallbackMs;
+  };
+  const bytes = (name: SettingName, fallback: number) => {
+    const s = get(name);
+    return s ? parseBytes(s.value, s.what) : fallback;
+  };
   const freeAttempts = count('login-free-attempts', d.accountThrottle.freeAttempts, 0);
   const baseDelayMs = seconds('login-delay', d.accountThrottle.baseDelayMs);
   return {
@@ -81,56 +96,54 @@ function parseLimits(values: Record<string, string | boolean | undefined>, env: 
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(argv, {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    root: { type: 'string' },
-    'log-level': { type: 'string' },
-    'no-register': { type: 'boolean' },
-    cert: { type: 'string' },
-    key: { type: 'string' },
-    plain: { type: 'boolean' },
-    'max-connections': { type: 'string' },
-    'max-per-address': { type: 'string' },
-    'login-timeout': { type: 'string' },
-    'idle-timeout': { type: 'string' },
-    'max-file-size': { type: 'string' },
-    quota: { type: 'string' },
-    'min-password': { type: 'string' },
-    'register-limit': { type: 'string' },
-    'login-free-attempts': { type: 'string' },
-    'login-delay': { type: 'string' },
-    grace: { type: 'string' },
-    'partial-ttl': { type: 'string' },
-    'session-ttl': { type: 'string' },
+    ...SETTING_FLAGS,
+    ...USERS_FLAGS,
+    config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
-  if (values.help) return void process.stdout.write(HELP);
+  const users = positionals[0] === 'users';
+  if (values.help) return void process.stdout.write(users ? USERS_HELP : HELP);
   if (values.version) return void process.stdout.write(`lpf-server ${VERSION}\n`);
-  if (positionals.length > 0) throw new LpfError('LPF_ERR_USAGE', `unexpected argument "${positionals[0]}" (see --help)`);
-
   const env = process.env;
-  const level = (values['log-level'] ?? env.LPF_LOG_LEVEL ?? 'info') as LogLevel;
-  if (!LEVELS.includes(level)) throw new LpfError('LPF_ERR_USAGE', `--log-level must be one of ${LEVELS.join(', ')}`);
+  if (users) {
+    const { settings, root } = await loadSettings(values, env);
+    await runUsers(positionals.slice(1), values, settings, root);
+    return process.exit(0); // a prompt or standard input may still hold the event loop
+  }
+  if (positionals.length > 0) throw new LpfError('LPF_ERR_USAGE', `unexpected argument "${positionals[0]}" (see --help)`);
+  const stray = Object.keys(USERS_FLAGS).find((flag) => Object.hasOwn(values, flag));
+  if (stray) throw new LpfError('LPF_ERR_USAGE', `--${stray} only goes with lpf-server users (see lpf-server users --help)`);
+  await serve(await loadSettings(values, env));
+}
+
+async function serve({ settings, root }: { settings: ServerSettings; root: string }): Promise<void> {
+  const levelSetting = settings.text('log-level');
+  const level = (levelSetting?.value ?? 'info') as LogLevel;
+  if (!LEVELS.includes(level)) throw new LpfError('LPF_ERR_USAGE', `${levelSetting?.what}: must be one of ${LEVELS.join(', ')}`);
+  const grace = settings.text('grace');
+  const graceMs = grace ? parseSeconds(grace.value, grace.what) : 30_000;
+  const portSetting = settings.text('port');
+  const port = portSetting ? parsePort(portSetting.value, portSetting.what) : DEFAULT_PORT;
+  const limits = parseLimits(settings);
+  const plain = settings.on('plain');
+  const allowRegistration = !settings.on('no-register');
   const log = await createLogger(level, process.stdout.isTTY === true);
-  const root = resolve(values.root ?? env.LPF_ROOT ?? 'lpf-data');
-  const graceMs = parseSeconds(values.grace ?? env.LPF_GRACE ?? '30', '--grace');
-  const plain = values.plain === true || env.LPF_PLAIN === '1';
   await mkdir(root, { recursive: true, mode: 0o700 });
-  const tls = plain ? undefined : await loadTlsIdentity(root, values.cert ?? env.LPF_CERT, values.key ?? env.LPF_KEY);
+  const tls = plain ? undefined : await loadTlsIdentity(root, settings.text('cert')?.value, settings.text('key')?.value);
   if (tls?.created) log.info({ path: `${root}/tls` }, 'created a TLS key and self-signed certificate');
   if (plain) log.warn('TLS is off (--plain): passwords and files cross the network unencrypted');
   const server = new LpfServer({
-    host: values.host ?? (env.LPF_HOST || undefined),
-    port: parsePort(values.port ?? env.LPF_PORT ?? String(DEFAULT_PORT), '--port'),
+    host: settings.text('host')?.value,
+    port,
     root,
-    allowRegistration: !(values['no-register'] || env.LPF_NO_REGISTER === '1'),
+    allowRegistration,
     tls,
-    limits: parseLimits(values, env),
+    limits,
     log,
   });
   const address = await server.listen();
-  log.info({ host: address.address, port: address.port, root, tls: tls ? 'on' : 'off', fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined, version: VERSION }, 'listening');
+  log.info({ host: address.address, port: address.port, root, config: settings.configPath, tls: tls ? 'on' : 'off', fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined, version: VERSION }, 'listening');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -150,8 +163,12 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if ((err as Error)?.name === 'ExitPromptError') {
+    process.stderr.write('lpf-server: cancelled; nothing was changed\n');
+    process.exit(130);
+  }
   const error = toLpfError(err);
   const hint = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (is another server running on that port?)' : '';
-  process.stderr.write(`lpf-server: error: ${error.message}${hint}\n`);
+  process.stderr.write(`lpf-server: error: ${error.message}${hint} [${error.code}]\n`);
   process.exit(error.exitCode);
 });

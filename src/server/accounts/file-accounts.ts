@@ -1,24 +1,25 @@
 /**
- * Accounts kept in a text file, one account a line:
- *   <user>:scrypt:N=32768,r=8,p=1:<salt base64>:<hash base64>
- * Lines starting with "#" are comments. The file is rewritten whole with
- * replaceFile (temporary file, fsync, rename), so a crash never leaves it half-written.
+ * The server's view of the accounts file (format in accounts-file.ts). It re-reads the file before
+ * every login and sign-up if another process replaced it (`lpf-server users`, an admin's editor), so
+ * added, removed and changed accounts are honoured without a restart.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { LpfError } from '../../errors.js';
-import { replaceFile } from '../../util/durable-file.js';
 import { checkPassword, normalizeUserName } from '../../protocol/index.js';
 import type { Accounts } from './accounts.js';
-import { DEFAULT_SCRYPT, formatHash, hashPassword, parseHash, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash.js';
+import { accountLine, parseAccounts, readAccountsText, updateAccountsFile } from './accounts-file.js';
+import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash.js';
+import { asServerFailure, fileStamp } from './shared-file.js';
 
-const HEADER = '# lpf accounts: user:scrypt:N=..,r=..,p=..:salt:hash (base64). Edit with care.\n';
+export { parseAccounts } from './accounts-file.js';
 
 export class FileAccounts implements Accounts {
   readonly #path: string;
   readonly #params: ScryptParams;
   #users = new Map<string, PasswordHash>();
-  #loadedMtime = -1;
-  /** Serialises every change to the file, so that concurrent registrations never interleave. */
+  /** fileStamp of the version read last; undefined forces a read. */
+  #loaded: string | undefined;
+  /** Serialises this process's changes; the file lock serialises them with other processes. */
   #queue: Promise<unknown> = Promise.resolve();
   /** Hashed once, to spend the same time on an unknown user as on a wrong password. */
   #decoy: Promise<PasswordHash> | undefined;
@@ -28,22 +29,21 @@ export class FileAccounts implements Accounts {
     this.#params = params;
   }
 
-  /** Reads the file if it changed since the last read (so edits by an admin are honoured). */
+  /** Reads the file if it is not the version read last. */
   async load(): Promise<void> {
-    let mtime: number;
+    let stamp: string;
     try {
-      mtime = (await stat(this.#path)).mtimeMs;
+      stamp = fileStamp(await stat(this.#path));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.#users = new Map();
-        return;
-      }
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.#users = new Map();
+      this.#loaded = undefined;
+      return;
     }
-    if (mtime === this.#loadedMtime) return;
-    const text = await readFile(this.#path, 'utf8');
-    this.#users = parseAccounts(text);
-    this.#loadedMtime = mtime;
+    if (stamp === this.#loaded) return;
+    // Stamped before reading: a rewrite in between makes the next call read again, never miss it.
+    this.#users = parseAccounts((await readAccountsText(this.#path)) ?? '');
+    this.#loaded = stamp;
   }
 
   async register(user: string, password: string): Promise<string> {
@@ -52,11 +52,16 @@ export class FileAccounts implements Accounts {
     // Hashed before taking the queue: the slow part runs in parallel, only check-and-write is serialised.
     const hash = await hashPassword(password, this.#params);
     return this.#serialised(async () => {
+      try {
+        await updateAccountsFile(this.#path, (lines) => {
+          if (parseAccounts(lines.join('\n')).has(name)) throw new LpfError('LPF_ERR_USER_EXISTS', `the user name "${name}" is taken`);
+          return [...lines, accountLine(name, hash)];
+        });
+      } catch (err) {
+        throw asServerFailure(err);
+      }
+      this.#loaded = undefined;
       await this.load();
-      if (this.#users.has(name)) throw new LpfError('LPF_ERR_USER_EXISTS', `the user name "${name}" is taken`);
-      const next = new Map(this.#users).set(name, hash);
-      await this.#write(next);
-      this.#users = next;
       return name;
     });
   }
@@ -74,6 +79,9 @@ export class FileAccounts implements Accounts {
     if (!stored || !ok || name === undefined) {
       throw new LpfError('LPF_ERR_AUTH', 'wrong user name or password');
     }
+    // The hash took ~0.1 s: an account removed or re-passworded meanwhile must not log in with the old one.
+    await this.#serialised(() => this.load());
+    if (!this.#users.get(name)?.hash.equals(stored.hash)) throw new LpfError('LPF_ERR_AUTH', 'wrong user name or password');
     return name;
   }
 
@@ -87,23 +95,4 @@ export class FileAccounts implements Accounts {
     this.#queue = run.catch(() => {});
     return run;
   }
-
-  async #write(users: Map<string, PasswordHash>): Promise<void> {
-    const lines = [...users].map(([name, hash]) => `${name}:${formatHash(hash)}\n`);
-    await replaceFile(this.#path, HEADER + lines.join(''), { mode: 0o600, durable: true });
-    this.#loadedMtime = (await stat(this.#path)).mtimeMs;
-  }
-}
-
-/** Parses the accounts file; malformed lines are skipped (reported by the caller's admin tools later). */
-export function parseAccounts(text: string): Map<string, PasswordHash> {
-  const users = new Map<string, PasswordHash>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const hash = parseHash(line.slice(colon + 1));
-    if (hash) users.set(line.slice(0, colon), hash);
-  }
-  return users;
 }

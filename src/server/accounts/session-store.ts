@@ -2,12 +2,17 @@
  * Login sessions: a random token per session, handed to the client once.
  * The server keeps only the token's SHA-256, its user and its expiry, in
  * <root>/sessions.txt ("<sha256 hex> <user> <expires ms>" a line), rewritten
- * through a temporary file and rename like the accounts file.
+ * through a temporary file and rename like the accounts file, under the same
+ * kind of lock: `lpf-server users remove|passwd` ends a user's sessions by
+ * removing their lines while the server runs, and the server re-reads the
+ * file whenever it changed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { replaceFile } from '../../util/durable-file.js';
 import type { Clock } from '../limits/clock.js';
+import { asServerFailure, fileStamp, withFileLock } from './shared-file.js';
 
 export interface Session {
   user: string;
@@ -19,6 +24,8 @@ export class SessionStore {
   readonly #ttlMs: number;
   readonly #clock: Clock;
   #sessions = new Map<string, Session>();
+  /** fileStamp of the version in #sessions; undefined when there is no file. */
+  #loaded: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(path: string, ttlMs: number, clock: Clock) {
@@ -28,12 +35,10 @@ export class SessionStore {
   }
 
   async load(): Promise<void> {
-    const text = await readFile(this.#path, 'utf8').catch(() => '');
-    const now = this.#clock();
-    for (const line of text.split('\n')) {
-      const [hash, user, expires] = line.split(' ');
-      if (hash && user && Number(expires) > now) this.#sessions.set(hash, { user, expires: Number(expires) });
-    }
+    const info = await stat(this.#path).catch(orMissing);
+    const text = info ? await readFile(this.#path, 'utf8').catch(orMissing) : undefined;
+    this.#sessions = parseSessions(text ?? '', this.#clock());
+    this.#loaded = info && fileStamp(info);
   }
 
   /** Starts a session for `user`; resolves with the token (never stored) and its expiry. */
@@ -44,8 +49,12 @@ export class SessionStore {
     return { token, expires };
   }
 
-  /** The live session of a token, or undefined (unknown, revoked or expired). */
+  /**
+   * The live session of a token, or undefined (unknown, revoked or expired). Synchronous for its
+   * callers, so the file is checked with a stat (and read only when it changed) without awaiting.
+   */
   get(token: string): Session | undefined {
+    this.#refreshSync();
     const session = this.#sessions.get(hashOf(token));
     return session && session.expires > this.#clock() ? session : undefined;
   }
@@ -54,18 +63,93 @@ export class SessionStore {
     await this.#change(() => this.#sessions.delete(hashOf(token)));
   }
 
-  /** Applies a change and rewrites the file, one change at a time; expired sessions are dropped on the way. */
+  #refreshSync(): void {
+    let stamp: string | undefined;
+    try {
+      stamp = fileStamp(statSync(this.#path));
+    } catch (err) {
+      orMissing(err);
+    }
+    if (stamp === this.#loaded) return;
+    let text = '';
+    try {
+      if (stamp !== undefined) text = readFileSync(this.#path, 'utf8');
+    } catch (err) {
+      orMissing(err);
+    }
+    this.#sessions = parseSessions(text, this.#clock());
+    this.#loaded = stamp;
+  }
+
+  /**
+   * Applies a change to the file as it is now (re-read under the lock, so another process's removals
+   * stand) and rewrites it, one change at a time; expired sessions are dropped on the way.
+   */
   #change(apply: () => void): Promise<void> {
-    const run = this.#queue.then(async () => {
-      apply();
-      const now = this.#clock();
-      for (const [hash, s] of this.#sessions) if (s.expires <= now) this.#sessions.delete(hash);
-      const text = [...this.#sessions].map(([hash, s]) => `${hash} ${s.user} ${s.expires}\n`).join('');
-      await replaceFile(this.#path, text, { mode: 0o600, durable: true });
-    });
+    const run = this.#queue.then(() =>
+      withFileLock(this.#path, async () => {
+        await this.load();
+        apply();
+        const now = this.#clock();
+        for (const [hash, s] of this.#sessions) if (s.expires <= now) this.#sessions.delete(hash);
+        await replaceFile(this.#path, formatSessions(this.#sessions), { mode: 0o600, durable: true });
+        this.#loaded = fileStamp(await stat(this.#path));
+      }).catch((err: unknown) => {
+        this.#loaded = undefined; // whatever happened, read the file afresh next time
+        throw asServerFailure(err);
+      }),
+    );
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/**
+ * Ends every session of `user` (after the account was removed or its password changed), from any
+ * process: under the lock, like the server's own changes. Resolves with how many were ended.
+ */
+export async function revokeSessionsOf(path: string, user: string, clock: Clock): Promise<number> {
+  return withFileLock(path, async () => {
+    const text = await readFile(path, 'utf8').catch(orMissing);
+    if (text === undefined) return 0;
+    const sessions = parseSessions(text, clock());
+    let ended = 0;
+    for (const [hash, s] of sessions) {
+      if (s.user === user) {
+        sessions.delete(hash);
+        ended++;
+      }
+    }
+    if (ended > 0) await replaceFile(path, formatSessions(sessions), { mode: 0o600, durable: true });
+    return ended;
+  });
+}
+
+/** The live sessions of each user, for `lpf-server users list`. */
+export async function countSessions(path: string, clock: Clock): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const text = await readFile(path, 'utf8').catch(orMissing);
+  for (const s of parseSessions(text ?? '', clock()).values()) counts.set(s.user, (counts.get(s.user) ?? 0) + 1);
+  return counts;
+}
+
+function parseSessions(text: string, now: number): Map<string, Session> {
+  const sessions = new Map<string, Session>();
+  for (const line of text.split('\n')) {
+    const [hash, user, expires] = line.split(' ');
+    if (hash && user && Number(expires) > now) sessions.set(hash, { user, expires: Number(expires) });
+  }
+  return sessions;
+}
+
+function formatSessions(sessions: Map<string, Session>): string {
+  return [...sessions].map(([hash, s]) => `${hash} ${s.user} ${s.expires}\n`).join('');
+}
+
+/** A missing file is no sessions; any other failure is raised. */
+function orMissing(err: unknown): undefined {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw err;
 }
 
 function hashOf(token: string): string {

@@ -1,0 +1,140 @@
+/**
+ * Account administration on a data folder, for `lpf-server users`: safe while a server runs on the
+ * same folder, since every change goes through the same locks as the server's own (shared-file.ts),
+ * and the server re-reads users.txt and sessions.txt when they change.
+ */
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LpfError } from '../../errors.js';
+import { checkPassword, normalizeUserName } from '../../protocol/index.js';
+import { accountLine, lineUser, parseAccountLine, readAccountsText, updateAccountsFile } from '../accounts/accounts-file.js';
+import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../accounts/password-hash.js';
+import { countSessions, revokeSessionsOf } from '../accounts/session-store.js';
+import { systemClock } from '../limits/clock.js';
+
+export interface AdminOptions {
+  root: string;
+  /** The server's --min-password. */
+  minPasswordChars: number;
+  params?: ScryptParams;
+}
+
+export interface UserListing {
+  users: { name: string; sessions: number }[];
+  /** Line numbers (from 1) of lines that are neither comments nor valid accounts: those accounts cannot log in. */
+  malformed: number[];
+}
+
+const usersPath = (root: string) => join(root, 'users.txt');
+const sessionsPath = (root: string) => join(root, 'sessions.txt');
+
+/** The user name as stored, or LPF_ERR_BAD_USERNAME. */
+export function userName(user: string): string {
+  return normalizeUserName(user);
+}
+
+/** The server's rules for a new password: at least --min-password characters, at most 1024 bytes. */
+export function checkNewPassword(password: string, minChars: number): void {
+  if ([...password].length < minChars) {
+    throw new LpfError('LPF_ERR_BAD_PASSWORD', `the password must be at least ${minChars} characters long (the server's --min-password)`);
+  }
+  checkPassword(password);
+}
+
+export async function listUsers(root: string): Promise<UserListing> {
+  const text = (await readAccountsText(usersPath(root))) ?? '';
+  const sessions = await countSessions(sessionsPath(root), systemClock);
+  const users = new Map<string, number>();
+  const malformed: number[] = [];
+  text.split('\n').forEach((line, i) => {
+    const account = parseAccountLine(line);
+    if (account) users.set(account.name, sessions.get(account.name) ?? 0);
+    else if (line !== '' && !line.startsWith('#')) malformed.push(i + 1);
+  });
+  const sorted = [...users].sort(([a], [b]) => (a < b ? -1 : 1));
+  return { users: sorted.map(([name, count]) => ({ name, sessions: count })), malformed };
+}
+
+/** True when the account exists (a quick check before asking for a password; changes check again). */
+export async function userExists(root: string, user: string): Promise<boolean> {
+  const name = userName(user);
+  return (await listUsers(root)).users.some((u) => u.name === name);
+}
+
+export async function addUser(options: AdminOptions, user: string, password: string): Promise<string> {
+  const name = userName(user);
+  checkNewPassword(password, options.minPasswordChars);
+  const hash = await hashPassword(password, options.params ?? DEFAULT_SCRYPT);
+  await mkdir(options.root, { recursive: true, mode: 0o700 });
+  await updateAccountsFile(usersPath(options.root), (lines) => {
+    if (lines.some((line) => parseAccountLine(line)?.name === name)) throw exists(name);
+    return [...lines, accountLine(name, hash)];
+  });
+  return name;
+}
+
+/**
+ * Changes a password and ends the user's sessions: whoever changes a password usually suspects that
+ * someone else knows the old one, and a session started with it would otherwise outlive it.
+ */
+export async function setPassword(options: AdminOptions, user: string, password: string): Promise<{ name: string; sessionsEnded: number }> {
+  const name = userName(user);
+  checkNewPassword(password, options.minPasswordChars);
+  const hash = await hashPassword(password, options.params ?? DEFAULT_SCRYPT);
+  await updateAccountsFile(usersPath(options.root), (lines) => {
+    if (!lines.some((line) => parseAccountLine(line)?.name === name)) throw unknown(name);
+    // Its other lines (malformed ones included) go: one account, one line.
+    let replaced = false;
+    return lines.flatMap((line) => {
+      if (lineUser(line) !== name) return [line];
+      if (replaced) return [];
+      replaced = true;
+      return [accountLine(name, hash)];
+    });
+  });
+  return { name, sessionsEnded: await revokeSessionsOf(sessionsPath(options.root), name, systemClock) };
+}
+
+/**
+ * Removes an account, then its sessions (in that order, so no new session can start in between),
+ * then its stored files unless `keepFiles`.
+ */
+export async function removeUser(root: string, user: string, keepFiles: boolean): Promise<{ name: string; sessionsEnded: number; filesRemoved: boolean }> {
+  const name = userName(user);
+  await updateAccountsFile(usersPath(root), (lines) => {
+    if (!lines.some((line) => parseAccountLine(line)?.name === name)) throw unknown(name);
+    return lines.filter((line) => lineUser(line) !== name);
+  });
+  const sessionsEnded = await revokeSessionsOf(sessionsPath(root), name, systemClock);
+  let filesRemoved = false;
+  if (!keepFiles) {
+    for (const area of ['files', 'meta', 'partial']) {
+      const dir = join(root, area, name);
+      if (await stat(dir).then(() => true, () => false)) filesRemoved = true;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return { name, sessionsEnded, filesRemoved };
+}
+
+/**
+ * Files written by another account than the server's would lock the server out of them (mode 0600),
+ * so changes are made only as the data folder's owner.
+ */
+export async function checkOwner(root: string): Promise<void> {
+  const uid = process.getuid?.();
+  const owner = await stat(root).then((s) => s.uid, () => undefined);
+  if (uid === undefined || owner === undefined || owner === uid) return;
+  throw new LpfError(
+    'LPF_ERR_USAGE',
+    `${root} belongs to user id ${owner}, not to you (${uid}): run lpf-server users as the server's account (for example with sudo -u), so that the server can still read what it writes`,
+  );
+}
+
+function exists(name: string): LpfError {
+  return new LpfError('LPF_ERR_USER_EXISTS', `the user "${name}" already exists`);
+}
+
+function unknown(name: string): LpfError {
+  return new LpfError('LPF_ERR_NO_SUCH_USER', `there is no user "${name}"`);
+}

@@ -1,0 +1,182 @@
+/**
+ * `lpf-server users add|passwd|remove|list` run as separate processes on the data folder of a running
+ * server, and the server honouring each change at once.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseAccounts } from '../../src/server/accounts/file-accounts.js';
+import { LPF_SERVER, asUser, runLpf, startServer, type RunningServer } from '../helpers/processes.js';
+import { hasScript, runInPty } from '../helpers/pty.js';
+import { users } from '../helpers/server-cli.js';
+
+/** A client configuration folder of its own (its sessions.json), trusting the test server already. */
+async function freshClient(server: RunningServer): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'lpf-admin-'));
+  const env = { XDG_CONFIG_HOME: dir };
+  assert.equal((await runLpf([server.address, '-ping'], { env })).code, 0);
+  return { env, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+describe('lpf-server users, beside a running server', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.stop());
+
+  test('add: the new user logs in at once; list shows it, --json too', async () => {
+    const add = await users(server.root, ['add', 'Neo'], 'neo-password');
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /added user "neo"/);
+    const login = await runLpf([server.address, '-list'], { env: asUser('neo', 'neo-password') });
+    assert.equal(login.code, 0, login.stderr);
+    const list = await users(server.root, ['list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.ok(list.stdout.split('\n').includes('neo'), list.stdout);
+    const json = JSON.parse((await users(server.root, ['list', '--json'])).stdout) as { name: string; sessions: number }[];
+    assert.deepEqual(json.find((u) => u.name === 'neo'), { name: 'neo', sessions: 0 });
+    assert.equal((await stat(join(server.root, 'users.txt'))).mode & 0o777, 0o600);
+  });
+
+  test('passwd: the old password and the old session are refused, the new password works', async () => {
+    assert.equal((await users(server.root, ['add', 'trinity'], 'old-password')).code, 0);
+    const client = await freshClient(server);
+    try {
+      assert.equal((await runLpf([server.address, '-login'], { env: { ...client.env, ...asUser('trinity', 'old-password') } })).code, 0);
+      assert.equal((await runLpf([server.address, '-list'], { env: client.env })).code, 0, 'the session works before');
+      const saved = JSON.parse(await readFile(join(client.env.XDG_CONFIG_HOME as string, 'lpf', 'sessions.json'), 'utf8')) as Record<string, { token: string }>;
+      const token = Object.values(saved)[0]?.token as string;
+      assert.ok(token);
+
+      const passwd = await users(server.root, ['passwd', 'trinity'], 'new-password');
+      assert.equal(passwd.code, 0, passwd.stderr);
+      assert.match(passwd.stdout, /1 session ended/);
+
+      const old = await runLpf([server.address, '-list'], { env: asUser('trinity', 'old-password') });
+      assert.equal(old.code, 6);
+      assert.match(old.stderr, /LPF_ERR_AUTH/);
+      const session = await runLpf([server.address, '-list'], { env: client.env });
+      assert.equal(session.code, 6, session.stderr);
+      assert.match(session.stderr, /LPF_ERR_SESSION/);
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('trinity', 'new-password') })).code, 0);
+
+      // The log names connection, user and command, and never a password or a token.
+      const log = JSON.stringify(server.logs);
+      for (const secret of ['old-password', 'new-password', token]) assert.ok(!log.includes(secret), `the log holds ${secret}`);
+      const login = server.logs.find((l) => l.msg === 'logged in' && l.user === 'trinity');
+      assert.ok(login && typeof login.conn === 'number' && login.command === 'login', JSON.stringify(login));
+    } finally {
+      await client.cleanup();
+    }
+  });
+
+  test('remove: login and session refused, files gone; the server writing sessions.txt later does not bring them back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lpf-admin-files-'));
+    const [morpheus, other] = [await freshClient(server), await freshClient(server)];
+    try {
+      const file = join(dir, 'plan.txt');
+      await writeFile(file, 'the plan');
+      assert.equal((await runLpf([server.address, '-upload', file], { env: asUser('morpheus', 'morpheus-pw', true) })).code, 0);
+      assert.equal((await runLpf([server.address, '-login'], { env: { ...morpheus.env, ...asUser('morpheus', 'morpheus-pw') } })).code, 0);
+      assert.ok(await exists(join(server.root, 'files', 'morpheus', 'plan.txt')));
+
+      const removed = await users(server.root, ['remove', 'morpheus', '--yes']);
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.match(removed.stdout, /removed user "morpheus"; 1 session ended; files deleted/);
+
+      // Another login makes the server rewrite sessions.txt: it must not restore the removed session.
+      assert.equal((await runLpf([server.address, '-login'], { env: { ...other.env, ...asUser('neo', 'neo-password') } })).code, 0);
+      assert.doesNotMatch(await readFile(join(server.root, 'sessions.txt'), 'utf8'), / morpheus /);
+
+      const login = await runLpf([server.address, '-list'], { env: asUser('morpheus', 'morpheus-pw') });
+      assert.equal(login.code, 6);
+      assert.match(login.stderr, /LPF_ERR_AUTH/);
+      const session = await runLpf([server.address, '-list'], { env: morpheus.env });
+      assert.equal(session.code, 6);
+      assert.match(session.stderr, /LPF_ERR_SESSION/);
+      for (const area of ['files', 'meta', 'partial']) assert.equal(await exists(join(server.root, area, 'morpheus')), false, area);
+      assert.ok(!(await users(server.root, ['list'])).stdout.split('\n').includes('morpheus'));
+    } finally {
+      await Promise.all([morpheus.cleanup(), other.cleanup(), rm(dir, { recursive: true, force: true })]);
+    }
+  });
+
+  test('remove --keep-files keeps them and warns', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lpf-admin-files-'));
+    try {
+      await writeFile(join(dir, 'keep.txt'), 'kept');
+      assert.equal((await runLpf([server.address, '-upload', join(dir, 'keep.txt')], { env: asUser('tank', 'tank-pw', true) })).code, 0);
+      const r = await users(server.root, ['remove', 'tank', '--yes', '--keep-files']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: .*a new account named "tank" would see them/);
+      assert.equal(await readFile(join(server.root, 'files', 'tank', 'keep.txt'), 'utf8'), 'kept');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('clear errors and exit statuses', async () => {
+    const cases: [string[], string | undefined, number, RegExp][] = [
+      [['add', 'neo'], 'another-password', 6, /the user "neo" already exists \[LPF_ERR_USER_EXISTS\]/],
+      [['remove', 'nobody', '--yes'], undefined, 6, /there is no user "nobody" \[LPF_ERR_NO_SUCH_USER\]/],
+      [['passwd', 'nobody'], 'some-password', 6, /LPF_ERR_NO_SUCH_USER/],
+      [['add', '../etc'], 'some-password', 6, /LPF_ERR_BAD_USERNAME/],
+      [['add', 'shorty'], 'short', 6, /at least 8 characters .*\[LPF_ERR_BAD_PASSWORD\]/],
+      [['add', 'nopass'], undefined, 6, /--password-stdin .*\[LPF_ERR_NO_CREDENTIALS\]/],
+      [['remove', 'neo'], undefined, 2, /add --yes \[LPF_ERR_USAGE\]/],
+      [['frobnicate'], undefined, 2, /unknown users command/],
+      [['list', '--yes'], undefined, 2, /--yes does not go with lpf-server users list/],
+    ];
+    for (const [args, password, code, message] of cases) {
+      const r = await users(server.root, args, password);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal((await runLpf([server.address, '-list'], { env: asUser('neo', 'neo-password') })).code, 0, 'neo is untouched');
+  });
+
+  test('registrations over the wire and users add at the same time lose nothing', async () => {
+    const n = 8;
+    const wire = Array.from({ length: n }, (_, i) => runLpf([server.address, '-list'], { env: asUser(`wire${i}`, `wire-pw-${i}`, true) }));
+    const cli = Array.from({ length: n }, (_, i) => users(server.root, ['add', `cli${i}`], `cli-pw-${i}`));
+    const results = await Promise.all([...wire, ...cli]);
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const names = [...parseAccounts(await readFile(join(server.root, 'users.txt'), 'utf8')).keys()];
+    for (let i = 0; i < n; i++) {
+      assert.ok(names.includes(`wire${i}`), `wire${i} lost`);
+      assert.ok(names.includes(`cli${i}`), `cli${i} lost`);
+    }
+    assert.equal(await exists(join(server.root, 'users.txt.lock')), false, 'no lock left behind');
+    // The server sees them all: one of each kind logs in.
+    assert.equal((await runLpf([server.address, '-list'], { env: asUser(`cli${n - 1}`, `cli-pw-${n - 1}`) })).code, 0);
+    assert.equal((await runLpf([server.address, '-list'], { env: asUser('wire0', 'wire-pw-0') })).code, 0);
+  });
+});
+
+describe('lpf-server users at a terminal', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
+  test('add asks for the password twice (masked); remove asks for confirmation', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lpf-admin-pty-'));
+    try {
+      const add = await runInPty(
+        [process.execPath, LPF_SERVER, 'users', 'add', 'oracle', '--root', root],
+        [
+          { expect: /New password:/, answer: 'cookies-and-tea' },
+          { expect: /New password again:/, answer: 'cookies-and-tea' },
+        ],
+      );
+      assert.equal(add.code, 0, add.screen);
+      assert.doesNotMatch(add.screen, /cookies-and-tea/, 'the password is not echoed');
+      assert.match(add.screen, /added user "oracle"/);
+      const remove = await runInPty([process.execPath, LPF_SERVER, 'users', 'remove', 'oracle', '--root', root], [{ expect: /Remove the user "oracle"/, answer: 'y' }]);
+      assert.equal(remove.code, 0, remove.screen);
+      assert.equal(parseAccounts(await readFile(join(root, 'users.txt'), 'utf8')).size, 0);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
