@@ -304,6 +304,7 @@ export class Session {
   async #stat(message: MessageOf<'stat'>): Promise<void> {
     const path = normalizeRemotePath(message.path);
     const entry = await this.#ctx.storage.stat(this.#requireUser(), path);
+    this.#log.debug({ user: this.#user, command: 'stat', path }, 'stat');
     this.#conn.send({ type: 'entry', entry });
   }
 
@@ -423,7 +424,7 @@ export class Session {
     const read = hasher.digest();
     // The checksum recorded at upload is what the client must end up with: a mismatch means the disk changed it.
     if (file.sha256 !== undefined && file.sha256 !== read) {
-      this.#log.error({ user: this.#user, name, recorded: file.sha256, read }, 'stored file does not match its recorded checksum');
+      this.#log.error({ user: this.#user, command: 'download', name, recorded: file.sha256, read }, 'stored file does not match its recorded checksum');
     }
     this.#conn.send({ type: 'end', sha256: file.sha256 ?? read });
     const log = { user: this.#user, command: 'download', name, size: file.size, offset: file.offset, ms: Date.now() - started };
@@ -454,9 +455,9 @@ export class Session {
       void (resumable ? sink.suspend() : sink.abort());
       void this.#ctx.quota.settle(this.#user as string, size, undefined);
       const what = resumable ? 'upload interrupted; partial data kept for a resume' : 'upload interrupted; partial data removed';
-      this.#log.info({ user: this.#user, name, received }, what);
+      this.#log.info({ user: this.#user, command: 'upload', name, received }, what);
     }
-    this.#log.info({ reason: error?.message ?? 'closed' }, 'disconnected');
+    this.#log.info({ user: this.#user, reason: error?.message ?? 'closed' }, 'disconnected');
     this.#markClosed();
   }
 }
