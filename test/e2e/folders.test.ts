@@ -4,7 +4,8 @@ import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/prom
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
-import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { LPF, asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { hasScript, runInPty } from '../helpers/pty.js';
 import { RawPeer } from '../helpers/raw-client.js';
 
 /** Every file and folder under `root`, as relative path → content hash ("dir" for a folder). */
@@ -84,6 +85,18 @@ describe('folders and many files', () => {
     assert.equal(byName.get('docs/2026/été/café ☕.txt')?.type, 'file');
     assert.equal(byName.get('日本/ネスト/もっと/big.bin')?.size, 5 * 1024 * 1024 + 17);
     assert.ok(all.entries.findIndex((e) => e.name === 'docs') < all.entries.findIndex((e) => e.name === 'docs/empty.bin'), 'folders come before their content');
+  });
+
+  test('at a terminal -list is a table with a header, sizes aligned, folders marked', { skip: !hasScript() && 'needs util-linux script' }, async () => {
+    const r = await runInPty([process.execPath, LPF, server.address, '-list', 'tree/docs'], [], { env: fay });
+    assert.equal(r.code, 0, r.screen);
+    const lines = r.screen.split(/\r?\n/).filter((l) => /\S/.test(l));
+    const header = lines.findIndex((l) => /SIZE\s+MODIFIED\s+NAME/.test(l));
+    assert.ok(header >= 0, r.screen);
+    const [folder, file] = lines.slice(header + 1, header + 3) as [string, string];
+    assert.match(folder, /^\s*-\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+2026\/$/);
+    assert.match(file, /^\s*0 B\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+empty\.bin$/);
+    assert.equal(folder.indexOf('2026/'), file.indexOf('empty.bin'), 'names start in one column');
   });
 
   test('-mkdir makes parents, -rename moves files and folders, -delete removes files and only empty folders', async () => {
