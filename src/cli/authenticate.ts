@@ -135,8 +135,8 @@ const PROMPTED_LOGIN_ATTEMPTS = 3;
 /**
  * Asks on the terminal and starts a session. A refused password (not a
  * throttled one, nor a refused sign-up) asks again, user name first with the
- * last one as its default, up to PROMPTED_LOGIN_ATTEMPTS in all. The server
- * ends a connection after any failure, so each attempt has its own.
+ * last one as its default, up to PROMPTED_LOGIN_ATTEMPTS in all. Each attempt
+ * has a connection of its own (a fresh one costs little beside a person typing).
  */
 async function promptedSession(ctx: AuthContext) {
   let last: Credentials | undefined;

@@ -51,10 +51,13 @@ with everything in them, keeping their structure.
 
 Where they go:
   - without --to, to the top of your storage, each under its own name;
-  - with one file, --to NAME stores it as NAME, unless NAME ends with "/" or is
-    an existing remote folder: then the file goes into that folder;
-  - with several files, or with -r, --to names a remote folder (created if
-    missing) that they go into.
+  - with one file, --to NAME stores it as NAME (missing folders on the way are
+    made), unless NAME ends with "/" or is an existing remote folder: then the
+    file goes into that folder;
+  - with -r and one folder, as cp -r does: into --to if it is an existing
+    folder, else the folder is stored as --to;
+  - with several sources, --to names a remote folder (created if missing) that
+    they go into.
 Remote paths use "/" between folders. An upload that was cut off continues
 where it stopped when you run the same command again.`,
     options: [
@@ -76,8 +79,10 @@ Where they go:
   - without --to, into the current folder, each under its own name;
   - with one file, --to NAME saves it as NAME, unless NAME ends with "/" or is
     an existing local folder: then the file goes into that folder;
-  - with several files, or with -r, --to names a local folder (created if
-    missing) that they go into.
+  - with -r and one folder, as cp -r does: into --to if it is an existing
+    folder, else the folder is saved as --to;
+  - with several sources, --to names a local folder (created if missing) that
+    they go into.
 An existing local file is not replaced unless you add --force. A download that
 was cut off continues where it stopped when you run the same command again
 (meanwhile the data waits in .NAME.lpf-part beside the target).`,

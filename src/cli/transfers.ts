@@ -97,10 +97,10 @@ async function runPlan<Step extends { kind: string }>(
       reportError(error, out.json);
     }
   }
-  if (files > 1 && !out.json) out.result(`${verb} ${done} of ${files} files, ${formatBytes(bytes)} in ${formatDuration(Date.now() - started)}, ${formatRate(bytes, Date.now() - started)}`, {});
+  const total = files + plan.problems.length;
+  if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(Date.now() - started)}, ${formatRate(bytes, Date.now() - started)}`, {});
   const [first] = failures;
   if (first) {
-    const total = files + plan.problems.length;
     throw new LpfError(first.code, `${failures.length} of ${total} could not be ${verb}; the first: ${first.message}`);
   }
 }

@@ -48,6 +48,9 @@ export async function planUpload(sources: string[], options: PlanOptions, remote
   const plan: Plan<UploadStep> = { steps: [], problems: [], skipped: [] };
   const dest = await remoteDestination(sources.length, options.to, remote);
   if (dest.folder !== undefined && dest.folder !== '' && options.to !== undefined) plan.steps.push({ kind: 'folder', remote: dest.folder });
+  // "--to reports/q1.pdf" makes "reports" if need be, as the folder of several files would be made.
+  const exactParent = dest.exact?.includes('/') ? dest.exact.slice(0, dest.exact.lastIndexOf('/')) : undefined;
+  if (exactParent) plan.steps.push({ kind: 'folder', remote: exactParent });
   for (const source of sources) {
     try {
       const info = await stat(source).catch((err: unknown) => {

@@ -145,7 +145,7 @@ describe('folders and many files', () => {
     assert.equal(await readFile(join(out, 'two.txt'), 'utf8'), `content of ${files[1]}`);
   });
 
-  test('a folder needs -r; an upload into a missing folder or onto a folder is refused', async () => {
+  test('a folder needs -r; missing folders on the way are made, a file in the way is refused', async () => {
     const folder = join(dir.path, 'plain-folder');
     await mkdir(folder, { recursive: true });
     const up = await runLpf([server.address, '-upload', folder], { env: fay });
@@ -156,9 +156,12 @@ describe('folders and many files', () => {
 
     const local = join(dir.path, 'lonely.txt');
     await writeFile(local, 'x');
-    const noFolder = await runLpf([server.address, '-upload', local, '--to', 'no/such/place.txt'], { env: fay });
-    assert.equal(noFolder.code, 7);
-    assert.match(noFolder.stderr, /no such folder: "no"/);
+    const madeFolders = await runLpf([server.address, '-upload', local, '--to', 'new/place/lonely.txt'], { env: fay });
+    assert.equal(madeFolders.code, 0, 'missing folders on the way to an exact name are made');
+    assert.ok((await stat(join(server.root, 'files', 'fay', 'new', 'place', 'lonely.txt'))).isFile());
+    const fileInTheWay = await runLpf([server.address, '-upload', local, '--to', 'tree/readme.txt/x.txt'], { env: fay });
+    assert.equal(fileInTheWay.code, 14);
+    assert.match(fileInTheWay.stderr, /"tree\/readme.txt" is a file, not a folder/);
     const ontoFolder = await runLpf([server.address, '-upload', local, '--to', 'tree/docs/2026/été/'], { env: fay });
     assert.equal(ontoFolder.code, 0, 'a trailing "/" means into the folder');
     const inbox = await runLpf([server.address, '-upload', local, '--to', 'tree'], { env: fay });
