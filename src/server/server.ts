@@ -17,6 +17,7 @@ import { Session, type SessionContext } from './session.js';
 import { DiskStorage } from './storage/disk-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
+import { keepGarbageSmall } from '../util/reclaim.js';
 
 /** TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. */
 const TLS_OPTIONS = {
@@ -58,6 +59,7 @@ export class LpfServer {
 
   constructor(options: ServerOptions) {
     this.#options = options;
+    keepGarbageSmall();
     this.#connections = new ConnectionLimiter(options.limits);
     const accept = (socket: Socket) => this.#accept(socket);
     if (options.tls) {
@@ -69,7 +71,9 @@ export class LpfServer {
         options.log.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
       });
     } else {
-      this.#server = createServer({ noDelay: true });
+      // No read-ahead: a socket whose input is held (see Connection.hold) keeps nothing read for it.
+      // Writes are unaffected (every write waits for 'drain' before the next chunk anyway).
+      this.#server = createServer({ noDelay: true, highWaterMark: 0 });
     }
     // Counted at TCP accept, before any TLS handshake, so handshakes count against the limits too.
     this.#server.on('connection', (socket: Socket) => this.#count(socket));

@@ -5,8 +5,10 @@
  * decoder errors meet, so callers see messages, data chunks, and one `closed`.
  */
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { LpfError, toLpfError } from '../errors.js';
 import { FrameDecoder, encodeDataHeader, encodeMessage, type Message } from '../protocol/index.js';
+import { noteReceived } from '../util/reclaim.js';
 
 export interface ConnectionHandlers {
   message(message: Message): void;
@@ -17,6 +19,8 @@ export interface ConnectionHandlers {
 
 export class Connection {
   readonly socket: Socket;
+  /** Whether the socket is TLS (what it costs to send differs: see send-file.ts). */
+  readonly encrypted: boolean;
   readonly #decoder: FrameDecoder;
   readonly #handlers: ConnectionHandlers;
   #closed = false;
@@ -25,6 +29,7 @@ export class Connection {
 
   constructor(socket: Socket, handlers: ConnectionHandlers) {
     this.socket = socket;
+    this.encrypted = socket instanceof TLSSocket;
     this.#handlers = handlers;
     this.#decoder = new FrameDecoder({
       message: (m) => this.#handlers.message(m),
@@ -89,12 +94,14 @@ export class Connection {
     if (this.#holds++ === 0) {
       this.#decoder.pause();
       this.socket.pause();
+      readNoMore(this.socket, true);
     }
   }
 
   release(): void {
     if (this.#holds === 0 || --this.#holds > 0 || this.#closed) return;
     this.socket.resume();
+    readNoMore(this.socket, false);
     this.#guard(() => this.#decoder.resume());
   }
 
@@ -127,6 +134,7 @@ export class Connection {
 
   #receive(chunk: Buffer): void {
     this.#guard(() => this.#decoder.push(chunk));
+    noteReceived(chunk.length);
   }
 
   #onEnd(): void {
@@ -149,4 +157,31 @@ export class Connection {
       else this.close(error);
     }
   }
+}
+
+/**
+ * Stops (or restarts) reading from the kernel at once. Readable.pause() alone lets a socket read
+ * once more (up to 64 KiB) before it stops, and keeps that until resumed: a client that sends a
+ * small file in one burst (request, data, end) has it read while its request is handled, and a
+ * thousand such clients held 64 MiB. This is how net.Socket stops and restarts reading itself
+ * (its pause() for sockets with an `onread` buffer, Socket._read): the handle's `reading` flag
+ * and readStop()/readStart(). Sockets without such a handle are left to pause() alone. It takes
+ * a readable highWaterMark of 0 as well (see server.ts), or Readable reads ahead to fill it.
+ */
+function readNoMore(socket: Socket, stop: boolean): void {
+  const handle = (socket as unknown as { _handle?: ReadingHandle | null })._handle;
+  if (!handle || typeof handle.readStop !== 'function' || typeof handle.readStart !== 'function' || socket.destroyed) return;
+  if (stop && handle.reading === true) {
+    handle.reading = false;
+    handle.readStop();
+  } else if (!stop && handle.reading === false) {
+    handle.reading = true;
+    handle.readStart();
+  }
+}
+
+interface ReadingHandle {
+  reading?: boolean;
+  readStop?: () => number;
+  readStart?: () => number;
 }

@@ -12,8 +12,20 @@ export interface PositionalReader {
   read(buffer: Buffer, position: number, length: number): Promise<number>;
 }
 
-/** 32 MiB of file data in flight at most, across every transfer of the process. */
-export const sharedPool = new BufferPool(DEFAULT_CHUNK_SIZE, 32);
+/**
+ * 16 MiB of file data in flight at most over plain TCP, across every transfer of the process: a
+ * buffer is back as soon as the kernel has taken its data, so a few are enough for many clients.
+ */
+export const sharedPool = new BufferPool(DEFAULT_CHUNK_SIZE, 16);
+
+/**
+ * Over TLS, Node encrypts a write into an output buffer sized for the whole write and keeps that
+ * buffer for the life of the connection (NodeBIO's allocation hint): every connection that once
+ * sent a 1 MiB frame kept 1 MiB, 200 clients 200 MiB. A 64 KiB frame keeps 82 KiB. Each is written
+ * once the one before is (a write queued behind another would be joined to it), from buffers still
+ * read 1 MiB at a time (bench/profiles/2026-11-24-server-memory.md).
+ */
+const TLS_FRAME = 64 * 1024;
 
 export interface SendRangeOptions {
   /** Called with each chunk before it is sent (hashing), and may return false to stop (the peer answered early). */
@@ -24,6 +36,7 @@ export interface SendRangeOptions {
 /** Sends bytes [start, end) and resolves with where it stopped (end, unless stopped early or the file shrank). */
 export async function sendRange(conn: Connection, reader: PositionalReader, start: number, end: number, options: SendRangeOptions): Promise<number> {
   const pool = options.pool ?? sharedPool;
+  const frame = conn.encrypted ? TLS_FRAME : pool.size;
   let position = start;
   while (position < end) {
     const buffer = await pool.take();
@@ -35,7 +48,12 @@ export async function sendRange(conn: Connection, reader: PositionalReader, star
       if (!options.onChunk(chunk)) break;
       position += bytesRead;
       handed = true;
-      if (!conn.sendData(chunk, () => pool.give(buffer))) await conn.drained();
+      // Every piece is sent even if the connection closes meanwhile: the last one gives the buffer back.
+      for (let at = 0; at < chunk.length; at += frame) {
+        const last = at + frame >= chunk.length;
+        const piece = at === 0 && last ? chunk : chunk.subarray(at, at + frame);
+        if (!conn.sendData(piece, last ? () => pool.give(buffer) : undefined)) await conn.drained();
+      }
     } finally {
       if (!handed) pool.give(buffer);
     }

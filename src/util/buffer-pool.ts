@@ -1,8 +1,9 @@
 /**
  * Reusable buffers for file data, shared by every transfer of a process: a
- * buffer goes back to the pool once the socket has written it. Memory for file
- * data is then bounded by the pool, not by the number or size of transfers,
- * and the garbage collector is not fed a new megabyte per chunk.
+ * buffer goes back to the pool once the socket (sending) or the file
+ * (receiving) has written it. Memory for file data is then bounded by the
+ * pool, not by the number or size of transfers, and the garbage collector is
+ * not fed a new buffer per chunk.
  */
 export class BufferPool {
   readonly size: number;
@@ -24,13 +25,17 @@ export class BufferPool {
 
   /** A buffer of `size` bytes; waits for one to come back when all are in use. */
   take(): Promise<Buffer> {
+    const buffer = this.takeNow();
+    return buffer ? Promise.resolve(buffer) : new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** A buffer of `size` bytes, or undefined when all are in use. */
+  takeNow(): Buffer | undefined {
     const free = this.#free.pop();
-    if (free) return Promise.resolve(free);
-    if (this.#allocated < this.#max) {
-      this.#allocated++;
-      return Promise.resolve(Buffer.allocUnsafe(this.size));
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    if (free) return free;
+    if (this.#allocated >= this.#max) return undefined;
+    this.#allocated++;
+    return Buffer.allocUnsafe(this.size);
   }
 
   /** Returns a buffer taken from this pool; its content may be overwritten at once. */

@@ -7,9 +7,10 @@ import { finished } from 'node:stream/promises';
 
 /**
  * Writes go to disk in blocks of up to this much (fs.WriteStream gathers what is queued into one
- * writev). 1 MiB keeps the per-transfer buffer small when many clients upload at once.
+ * writev), and as much again may wait meanwhile. 512 KiB moves a 1 GiB upload as fast as 1 MiB did
+ * and holds less; 256 KiB was 10% slower (bench/profiles/2026-11-24-server-memory.md).
  */
-const WRITE_BUFFER = 1024 * 1024;
+const WRITE_BUFFER = 512 * 1024;
 
 /**
  * Opens a file for writing with fsync-on-close. `flags` 'r+' with `start`

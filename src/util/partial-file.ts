@@ -6,7 +6,16 @@
 import type { WriteStream } from 'node:fs';
 import { readFile, stat, truncate } from 'node:fs/promises';
 import { BLOCK_SIZE, DIGEST_BYTES, splitDigests } from '../protocol/index.js';
+import { BufferPool } from './buffer-pool.js';
 import { backgroundFlusher, closeDurably, openDurableFile } from './durable-file.js';
+
+/**
+ * Received data is copied into these buffers to wait for the disk, rather than queued in the
+ * buffers the socket read it into: those then die young and are freed at once (see reclaim.ts),
+ * and the data waiting for the disk is bounded, across every transfer of the process, by the
+ * pool (16 MiB) however many clients send at once. A 64 KiB buffer takes one TCP read whole.
+ */
+const receivePool = new BufferPool(64 * 1024, 256);
 
 export interface PartialFiles {
   data: string;
@@ -47,6 +56,10 @@ export class PartialStreams {
   #finished = false;
   #error: Error | undefined;
   #onError: ((error: Error) => void) | undefined;
+  /** The pool buffer being filled, and how much of it is. */
+  #buffer: Buffer | undefined;
+  #filled = 0;
+  #flushQueued = false;
 
   constructor(data: WriteStream, blocks: WriteStream | undefined) {
     this.#data = data;
@@ -84,14 +97,56 @@ export class PartialStreams {
     return this.#error;
   }
 
+  /** Queues `chunk` for the data file; false when the caller should wait for onDrain() before writing more. */
   write(chunk: Buffer): boolean {
-    const ok = this.#data.write(chunk);
     this.#flusher.wrote(chunk.length);
-    return ok;
+    for (let offset = 0; offset < chunk.length; ) {
+      this.#buffer ??= receivePool.takeNow();
+      if (!this.#buffer) {
+        // Every pool buffer is in use: the rest is queued in the buffer the socket read it into.
+        this.#data.write(offset === 0 ? chunk : chunk.subarray(offset));
+        return false;
+      }
+      const copied = chunk.copy(this.#buffer, this.#filled, offset);
+      this.#filled += copied;
+      offset += copied;
+      if (this.#filled === this.#buffer.length) this.#flush();
+    }
+    // A part-filled buffer goes to the disk at the end of this turn of the event loop, so that a
+    // client that stops sending does not keep a pool buffer.
+    if (this.#buffer && !this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(() => {
+        this.#flushQueued = false;
+        this.#flush();
+      });
+    }
+    return !this.#data.writableNeedDrain;
   }
 
+  /** Calls `callback` once the data file has room again and a pool buffer is free. */
   onDrain(callback: () => void): void {
-    this.#data.once('drain', callback);
+    const withBuffer = () => {
+      if (this.#buffer) return callback();
+      void receivePool.take().then((buffer) => {
+        if (this.#buffer || this.#finished) receivePool.give(buffer);
+        else this.#buffer = buffer;
+        callback();
+      });
+    };
+    if (this.#data.writableNeedDrain) this.#data.once('drain', withBuffer);
+    else withBuffer();
+  }
+
+  /** Queues the buffer being filled for the data file; it returns to the pool once written. */
+  #flush(): void {
+    const buffer = this.#buffer;
+    if (!buffer) return;
+    const filled = this.#filled;
+    this.#buffer = undefined;
+    this.#filled = 0;
+    if (filled === 0 || this.#data.destroyed || this.#data.writableEnded) return receivePool.give(buffer);
+    this.#data.write(filled === buffer.length ? buffer : buffer.subarray(0, filled), () => receivePool.give(buffer));
   }
 
   /** Registers the callback for the first write error (called at once if one happened already). */
@@ -107,6 +162,7 @@ export class PartialStreams {
   /** Flushes both files to disk and closes them. */
   async close(): Promise<void> {
     if (this.#error) throw this.#error;
+    this.#flush();
     await Promise.all(this.#streams().map(closeDurably));
     this.#finished = true;
   }
@@ -114,11 +170,13 @@ export class PartialStreams {
   /** Closes both files, flushing what they hold, and ignores failures (the transfer is being left). */
   async suspend(): Promise<void> {
     this.#finished = true;
+    this.#flush();
     await Promise.all(this.#streams().map(closeDurably)).catch(() => {});
   }
 
   destroy(): void {
     this.#finished = true;
     for (const stream of this.#streams()) stream.destroy();
+    this.#flush(); // gives the buffer back: the stream is destroyed
   }
 }
