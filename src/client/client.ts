@@ -11,7 +11,6 @@ import { COMMAND_ERRORS, LpfError, isErrorCode, toLpfError } from '../errors.js'
 import {
   BLOCK_SIZE,
   ContentHasher,
-  DEFAULT_CHUNK_SIZE,
   PROTOCOL_VERSION,
   normalizeRemotePath,
   type ListEntry,
@@ -20,7 +19,7 @@ import {
   type MessageType,
 } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
-import { sendRange } from '../transport/send-file.js';
+import { dataFrameSize, sendRange } from '../transport/send-file.js';
 import { hashFileStart } from '../util/read-range.js';
 import { localError } from './local-error.js';
 import { LocalPartial, type PartialWriter, type ResumableDownload } from './local-partial.js';
@@ -293,7 +292,8 @@ export class LpfClient {
     hasher.update(content);
     const sha256 = hasher.digest();
     this.#conn.send({ type: 'upload', name, size });
-    for (let at = 0; at < size; at += DEFAULT_CHUNK_SIZE) this.#conn.sendData(content.subarray(at, at + DEFAULT_CHUNK_SIZE));
+    const frame = dataFrameSize(this.#conn);
+    for (let at = 0; at < size; at += frame) this.#conn.sendData(content.subarray(at, at + frame));
     this.#conn.send({ type: 'end', sha256 });
     return this.#inStep(async () => {
       const { offset } = await this.#expect('ready');

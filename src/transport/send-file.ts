@@ -27,6 +27,11 @@ export const sharedPool = new BufferPool(DEFAULT_CHUNK_SIZE, 16);
  */
 const TLS_FRAME = 64 * 1024;
 
+/** The largest DATA payload worth sending on `conn` in one write (see TLS_FRAME). */
+export function dataFrameSize(conn: Connection, bufferSize = DEFAULT_CHUNK_SIZE): number {
+  return conn.encrypted ? TLS_FRAME : bufferSize;
+}
+
 export interface SendRangeOptions {
   /** Called with each chunk before it is sent (hashing), and may return false to stop (the peer answered early). */
   onChunk(chunk: Buffer): boolean;
@@ -36,7 +41,7 @@ export interface SendRangeOptions {
 /** Sends bytes [start, end) and resolves with where it stopped (end, unless stopped early or the file shrank). */
 export async function sendRange(conn: Connection, reader: PositionalReader, start: number, end: number, options: SendRangeOptions): Promise<number> {
   const pool = options.pool ?? sharedPool;
-  const frame = conn.encrypted ? TLS_FRAME : pool.size;
+  const frame = dataFrameSize(conn, pool.size);
   let position = start;
   while (position < end) {
     const buffer = await pool.take();
