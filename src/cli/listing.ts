@@ -1,10 +1,10 @@
 /** -list as an aligned table for people, or entries for --json. */
-import type { ListEntry } from '../protocol/index.js';
+import { CONTROL_CHARS, type ListEntry } from '../protocol/index.js';
 import { palette } from './colors.js';
 import { formatBytes, formatTime } from './format.js';
 
-// What a terminal could act on: a name is shown, never obeyed.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/gu;
+// What a terminal could act on (the characters no remote name may have): a name is shown, never obeyed.
+const EVERY_CONTROL_CHAR = new RegExp(CONTROL_CHARS.source, 'gu');
 
 /** SIZE, MODIFIED, (with --long, LPF-SHA256,) NAME; folders end in "/". A header line on a terminal only. */
 export function printListing(entries: ListEntry[], long: boolean, stream: NodeJS.WriteStream = process.stdout): void {
@@ -40,5 +40,5 @@ export function listingJson(e: ListEntry): Record<string, unknown> {
 }
 
 function shown(name: string): string {
-  return name.replace(CONTROL_CHARS, '?');
+  return name.replace(EVERY_CONTROL_CHAR, '?');
 }

@@ -4,7 +4,8 @@ import { parseAddress, formatAddress } from '../client/address.js';
 import { LpfClient } from '../client/client.js';
 import { KnownHosts, defaultKnownHostsPath } from '../client/known-hosts.js';
 import type { TlsPolicy } from '../client/transport.js';
-import { COMMAND_ERRORS, LpfError, toLpfError } from '../errors.js';
+import { LpfError, toLpfError } from '../errors.js';
+import { Failures } from './failures.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine } from './args.js';
 import { SessionFile, defaultSessionsPath } from '../client/sessions.js';
@@ -182,12 +183,12 @@ async function execute(client: LpfClient, inv: Invocation, out: Output): Promise
       return out.result(undefined, { path, entries: entries.map(listingJson) });
     }
     case 'delete':
-      return eachName(inv.operands, out, 'deleted', async (name) => {
+      return eachName(client, inv.operands, out, 'deleted', async (name) => {
         await client.delete(name);
         out.result(`deleted ${name}`, { name });
       });
     case 'mkdir':
-      return eachName(inv.operands, out, 'created', async (path) => {
+      return eachName(client, inv.operands, out, 'created', async (path) => {
         await client.mkdir(path);
         out.result(`created folder ${path}`, { path });
       });
@@ -201,22 +202,12 @@ async function execute(client: LpfClient, inv: Invocation, out: Output): Promise
   }
 }
 
-/** Runs a command on each name, going on past one that fails; fails at the end with the first failure's code. */
-async function eachName(names: string[], out: Output, verb: string, act: (name: string) => Promise<void>): Promise<void> {
+/** Runs a command on each name, going on past one that fails (see Failures). */
+async function eachName(client: LpfClient, names: string[], out: Output, verb: string, act: (name: string) => Promise<void>): Promise<void> {
   if (names.length === 1) return act(names[0] as string);
-  const failures: LpfError[] = [];
-  for (const name of names) {
-    try {
-      await act(name);
-    } catch (err) {
-      const error = toLpfError(err);
-      if (!COMMAND_ERRORS.has(error.code)) throw error;
-      failures.push(error);
-      reportError(error, out.json);
-    }
-  }
-  const [first] = failures;
-  if (first) throw new LpfError(first.code, `${failures.length} of ${names.length} could not be ${verb}; the first: ${first.message}`);
+  const failures = new Failures(out.json, () => !client.closed);
+  for (const name of names) await failures.attempt(() => act(name));
+  failures.throwIfAny(names.length, verb);
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -7,9 +7,10 @@ import { mkdir } from 'node:fs/promises';
 import type { LpfClient, TransferResult } from '../client/client.js';
 import { localError } from '../client/local-error.js';
 import { planDownload, planUpload, type DownloadStep, type Plan, type PlanOptions, type RemoteView, type UploadStep } from '../client/transfer-plan.js';
-import { LpfError, toLpfError } from '../errors.js';
+import { LpfError } from '../errors.js';
+import { Failures } from './failures.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
-import { reportError, reportWarning, type Output } from './output.js';
+import { reportWarning, type Output } from './output.js';
 import { createProgress, transferSummary } from './progress.js';
 
 export interface TransferOptions extends PlanOptions {
@@ -78,31 +79,22 @@ async function runPlan<Step extends { kind: string }>(
     await run(plan.steps[0] as Step);
     return;
   }
-  const failures: LpfError[] = plan.problems.map((p) => p.error);
-  for (const failure of failures) reportError(failure, out.json);
+  const failures = new Failures(out.json, connected);
+  for (const problem of plan.problems) failures.add(problem.error);
   const started = Date.now();
   let bytes = 0;
   let done = 0;
   for (const step of plan.steps) {
-    try {
-      const result = await run(step);
-      if (result) {
-        bytes += result.size - result.resumedFrom;
-        done++;
-      }
-    } catch (err) {
-      const error = toLpfError(err);
-      if (!connected()) throw error;
-      failures.push(error);
-      reportError(error, out.json);
+    const result = await failures.attempt(() => run(step));
+    if (result) {
+      bytes += result.size - result.resumedFrom;
+      done++;
     }
   }
   const total = files + plan.problems.length;
-  if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(Date.now() - started)}, ${formatRate(bytes, Date.now() - started)}`, {});
-  const [first] = failures;
-  if (first) {
-    throw new LpfError(first.code, `${failures.length} of ${total} could not be ${verb}; the first: ${first.message}`);
-  }
+  const ms = Date.now() - started;
+  if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(ms)}, ${formatRate(bytes, ms)}`, {});
+  failures.throwIfAny(total, verb);
 }
 
 function reportTransfer(out: Output, text: string, result: TransferResult, local: string, checksum: boolean): void {

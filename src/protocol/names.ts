@@ -6,7 +6,7 @@ import { LpfError } from '../errors.js';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH } from './constants.js';
 
 // C0 controls, DEL and C1 controls: invisible, and some terminals act on them.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
 
 /**
  * Checks a remote file name and returns it in Unicode NFC, so that the same
