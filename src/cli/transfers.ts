@@ -1,10 +1,11 @@
 /**
- * -upload and -download of one file or many: plans the steps, runs them one
- * after another over one connection, reports each, and goes on past a file
- * that fails, as cp does. A failure that ends the connection stops the rest.
+ * -upload and -download of one file or many: plans the steps, runs them in
+ * order over one connection, reports each, and goes on past a file that
+ * fails, as cp does. A failure that ends the connection stops the rest.
+ * Small uploads overlap: several are in flight before the first is answered.
  */
 import { mkdir } from 'node:fs/promises';
-import type { LpfClient, TransferResult } from '../client/client.js';
+import { isPipelinedUpload, type LpfClient, type TransferResult } from '../client/client.js';
 import { localError } from '../client/local-error.js';
 import { planDownload, planUpload, type DownloadStep, type Plan, type PlanOptions, type RemoteView, type UploadStep } from '../client/transfer-plan.js';
 import { LpfError } from '../errors.js';
@@ -19,15 +20,30 @@ export interface TransferOptions extends PlanOptions {
   showProgress: boolean;
 }
 
+/**
+ * How many small uploads may be in flight at once: enough to keep the server's
+ * disk flushes overlapping, while the files read ahead stay bounded (each is
+ * under 4 MiB). Measured in bench/profiles/2026-11-24-small-files.md.
+ */
+const UPLOAD_WINDOW = 16;
+
 export async function uploadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planUpload(sources, options, remoteView(client));
+  const pipelined = (step: UploadStep) => step.kind === 'file' && isPipelinedUpload(step.size);
+  const window = { size: UPLOAD_WINDOW, overlaps: pipelined };
   await runPlan(plan, out, 'uploaded', () => !client.closed, async (step: UploadStep) => {
     if (step.kind === 'folder') return void (await client.mkdir(step.remote));
+    if (plan.steps.length > 1 && pipelined(step)) {
+      // No bar: it would flash for a moment, several at once. The client takes its turn before anything awaits.
+      const result = await client.upload(step.local, step.remote);
+      reportTransfer(out, `uploaded ${transferSummary(result)}`, result, step.local, options.checksum);
+      return result;
+    }
     const progress = await createProgress(`↑ ${step.remote}`, options.showProgress);
     const result = await client.upload(step.local, step.remote, progress.listener).finally(() => progress.stop());
     reportTransfer(out, `uploaded ${transferSummary(result)}`, result, step.local, options.checksum);
     return result;
-  });
+  }, window);
 }
 
 export async function downloadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
@@ -59,6 +75,14 @@ function remoteView(client: LpfClient): RemoteView {
   };
 }
 
+/** Steps for which `overlaps` holds may start before up to `size` - 1 earlier steps are over. */
+interface Window<Step> {
+  size: number;
+  overlaps(step: Step): boolean;
+}
+
+const ONE_AT_A_TIME: Window<unknown> = { size: 1, overlaps: () => false };
+
 /**
  * Runs every step. One file and nothing else: its error is the command's error,
  * as it always was. Several: each failure is reported where it happens, the
@@ -70,6 +94,7 @@ async function runPlan<Step extends { kind: string }>(
   verb: string,
   connected: () => boolean,
   run: (step: Step) => Promise<TransferResult | undefined>,
+  window: Window<Step> = ONE_AT_A_TIME,
 ): Promise<void> {
   for (const path of plan.skipped) reportWarning(`skipped ${path}: not a regular file or folder (symbolic links are not followed)`);
   const files = plan.steps.filter((s) => s.kind === 'file').length;
@@ -84,13 +109,20 @@ async function runPlan<Step extends { kind: string }>(
   const started = Date.now();
   let bytes = 0;
   let done = 0;
+  const inFlight: Promise<void>[] = [];
   for (const step of plan.steps) {
-    const result = await failures.attempt(() => run(step));
-    if (result) {
-      bytes += result.size - result.resumedFrom;
-      done++;
-    }
+    if (!window.overlaps(step)) await Promise.all(inFlight.splice(0));
+    else if (inFlight.length >= window.size) await inFlight.shift();
+    const attempt = failures.attempt(() => run(step)).then((result) => {
+      if (result) {
+        bytes += result.size - result.resumedFrom;
+        done++;
+      }
+    });
+    attempt.catch(() => {}); // a lost connection fails every step in flight; the first one awaited reports it
+    inFlight.push(attempt);
   }
+  await Promise.all(inFlight);
   const total = files + plan.problems.length;
   const ms = Date.now() - started;
   if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(ms)}, ${formatRate(bytes, ms)}`, {});

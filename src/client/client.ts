@@ -1,6 +1,7 @@
 /**
- * The lpf client library: a promise API over one connection. One command at a
- * time; progress is reported as data, and drawing it is the caller's job.
+ * The lpf client library: a promise API over one connection. Commands may be
+ * started together: they run in call order, and small uploads are pipelined
+ * (see CommandQueue). Progress is reported as data; drawing it is the caller's job.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
@@ -22,6 +23,7 @@ import { Connection } from '../transport/connection.js';
 import { dataFrameSize, sendRange } from '../transport/send-file.js';
 import { hashFileStart } from '../util/read-range.js';
 import { localError } from './local-error.js';
+import { CommandQueue, type Turn } from './command-queue.js';
 import { LocalPartial, type PartialWriter, type ResumableDownload } from './local-partial.js';
 import { VERSION } from '../version.js';
 import { formatAddress, type ServerAddress } from './address.js';
@@ -71,6 +73,7 @@ export class LpfClient {
   #dataSink: ((chunk: Buffer) => void) | undefined;
   #idleTimeoutMs: number;
   #serverAgent = '';
+  readonly #queue = new CommandQueue();
 
   private constructor(socket: Socket, address: ServerAddress, idleTimeoutMs: number) {
     this.address = address;
@@ -104,46 +107,43 @@ export class LpfClient {
   }
 
   /** Round-trip time of one ping, in milliseconds. */
-  async ping(): Promise<number> {
-    const nonce = randomBytes(4).readUInt32BE(0);
-    const start = performance.now();
-    this.#conn.send({ type: 'ping', nonce });
-    const pong = await this.#expect('pong');
-    if (pong.nonce !== nonce) throw new LpfError('LPF_ERR_PROTOCOL', 'pong does not answer our ping');
-    return performance.now() - start;
+  ping(): Promise<number> {
+    return this.#exclusive(async () => {
+      const nonce = randomBytes(4).readUInt32BE(0);
+      const start = performance.now();
+      this.#conn.send({ type: 'ping', nonce });
+      const pong = await this.#expect('pong');
+      if (pong.nonce !== nonce) throw new LpfError('LPF_ERR_PROTOCOL', 'pong does not answer our ping');
+      return performance.now() - start;
+    });
   }
 
   /** Logs in; resolves with the canonical user name. */
-  async login(user: string, password: string): Promise<string> {
-    this.#conn.send({ type: 'login', user, password });
-    return (await this.#expect('authed')).user;
+  login(user: string, password: string): Promise<string> {
+    return this.#request({ type: 'login', user, password }, 'authed').then((a) => a.user);
   }
 
   /** Creates an account and logs in with it; resolves with the canonical user name. */
-  async register(user: string, password: string): Promise<string> {
-    this.#conn.send({ type: 'register', user, password });
-    return (await this.#expect('authed')).user;
+  register(user: string, password: string): Promise<string> {
+    return this.#request({ type: 'register', user, password }, 'authed').then((a) => a.user);
   }
 
   /** Logs in (or registers) and asks for a session token for later connections. */
   async startSession(user: string, password: string, register = false): Promise<{ user: string; token: string; expires: number }> {
-    this.#conn.send({ type: register ? 'register' : 'login', user, password, session: true });
-    const authed = await this.#expect('authed');
+    const authed = await this.#request({ type: register ? 'register' : 'login', user, password, session: true }, 'authed');
     if (authed.token === undefined || authed.expires === undefined) throw new LpfError('LPF_ERR_PROTOCOL', 'the server gave no session token');
     return { user: authed.user, token: authed.token, expires: authed.expires };
   }
 
   /** Logs in with a session token; LPF_ERR_SESSION when it has expired or was revoked. */
   async resumeSession(token: string): Promise<{ user: string; expires: number | undefined }> {
-    this.#conn.send({ type: 'session', token });
-    const authed = await this.#expect('authed');
+    const authed = await this.#request({ type: 'session', token }, 'authed');
     return { user: authed.user, expires: authed.expires };
   }
 
   /** Ends the session this connection logged in with, on the server. */
   async logout(): Promise<void> {
-    this.#conn.send({ type: 'logout' });
-    await this.#expect('ok');
+    await this.#request({ type: 'logout' }, 'ok');
   }
 
   /**
@@ -151,44 +151,42 @@ export class LpfClient {
    * checksum (the server may have to compute it); with `recursive`, the whole tree, named by paths
    * relative to `path`. Names come as the server has them: check them before making local paths of them.
    */
-  async list(path = '', options: { checksums?: boolean; recursive?: boolean } = {}): Promise<ListEntry[]> {
-    const folder = normalizeRemotePath(path, { allowTop: true });
-    this.#conn.send({
-      type: 'list',
-      ...(folder !== '' ? { path: folder } : {}),
-      ...(options.checksums ? { long: true } : {}),
-      ...(options.recursive ? { recursive: true } : {}),
+  list(path = '', options: { checksums?: boolean; recursive?: boolean } = {}): Promise<ListEntry[]> {
+    return this.#exclusive(async () => {
+      const folder = normalizeRemotePath(path, { allowTop: true });
+      this.#conn.send({
+        type: 'list',
+        ...(folder !== '' ? { path: folder } : {}),
+        ...(options.checksums ? { long: true } : {}),
+        ...(options.recursive ? { recursive: true } : {}),
+      });
+      const entries: ListEntry[] = [];
+      for (;;) {
+        const page = await this.#expect('list_page');
+        entries.push(...page.entries);
+        if (page.done) return entries;
+      }
     });
-    const entries: ListEntry[] = [];
-    for (;;) {
-      const page = await this.#expect('list_page');
-      entries.push(...page.entries);
-      if (page.done) return entries;
-    }
   }
 
   /** Describes one remote file or folder; LPF_ERR_NOT_FOUND when there is none. */
   async stat(path: string): Promise<ListEntry> {
-    this.#conn.send({ type: 'stat', path: normalizeRemotePath(path) });
-    return (await this.#expect('entry')).entry;
+    return (await this.#request(() => ({ type: 'stat', path: normalizeRemotePath(path) }), 'entry')).entry;
   }
 
   /** Deletes a remote file or empty folder. */
   async delete(path: string): Promise<void> {
-    this.#conn.send({ type: 'delete', name: normalizeRemotePath(path) });
-    await this.#expect('ok');
+    await this.#request(() => ({ type: 'delete', name: normalizeRemotePath(path) }), 'ok');
   }
 
   /** Creates a remote folder and its missing parents; an existing folder is fine. */
   async mkdir(path: string): Promise<void> {
-    this.#conn.send({ type: 'mkdir', path: normalizeRemotePath(path) });
-    await this.#expect('ok');
+    await this.#request(() => ({ type: 'mkdir', path: normalizeRemotePath(path) }), 'ok');
   }
 
   /** Renames (moves) a remote file or folder; `to` must not exist yet. */
   async rename(from: string, to: string): Promise<void> {
-    this.#conn.send({ type: 'rename', from: normalizeRemotePath(from), to: normalizeRemotePath(to) });
-    await this.#expect('ok');
+    await this.#request(() => ({ type: 'rename', from: normalizeRemotePath(from), to: normalizeRemotePath(to) }), 'ok');
   }
 
   /**
@@ -196,6 +194,15 @@ export class LpfClient {
    * If an earlier upload of the same unchanged file was cut off, only the rest is sent.
    */
   async upload(localPath: string, remoteName: string, onProgress?: ProgressListener): Promise<TransferResult> {
+    const turn = this.#queue.take();
+    try {
+      return await this.#upload(turn, localPath, remoteName, onProgress);
+    } finally {
+      turn.finish();
+    }
+  }
+
+  async #upload(turn: Turn, localPath: string, remoteName: string, onProgress?: ProgressListener): Promise<TransferResult> {
     const name = normalizeRemotePath(remoteName);
     const handle = await openLocal(localPath);
     const started = performance.now();
@@ -203,8 +210,10 @@ export class LpfClient {
       const info = await handle.stat();
       if (!info.isFile()) throw new LpfError('LPF_ERR_LOCAL_IO', `${localPath} is not a regular file`);
       const size = info.size;
-      if (size < BLOCK_SIZE) return await this.#uploadSmall(handle, name, size, onProgress);
-      this.#conn.send({ type: 'upload', name, size, key: await contentKey(localPath, info) });
+      if (isPipelinedUpload(size)) return await this.#uploadSmall(turn, handle, name, size, onProgress);
+      const key = await contentKey(localPath, info);
+      await turn.earlierDone;
+      this.#conn.send({ type: 'upload', name, size, key });
       return await this.#inStep(async () => {
         const { offset } = await this.#expect('ready');
         if (offset > size) throw new LpfError('LPF_ERR_PROTOCOL', `the server offered to resume at ${offset}, past the end`);
@@ -230,14 +239,16 @@ export class LpfClient {
    * Downloads a file to `localPath` through a partial file beside it, renamed into place once complete
    * and verified. A partial left by a cut-off download of the same, unchanged file is continued.
    */
-  async download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
-    const name = normalizeRemotePath(remoteName);
-    if (!options.force) await refuseExisting(localPath);
-    const started = performance.now();
-    const partial = new LocalPartial(localPath, name, formatAddress(this.address));
-    const resume = await partial.resumable();
-    this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
-    return this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
+  download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
+    return this.#exclusive(async () => {
+      const name = normalizeRemotePath(remoteName);
+      if (!options.force) await refuseExisting(localPath);
+      const started = performance.now();
+      const partial = new LocalPartial(localPath, name, formatAddress(this.address));
+      const resume = await partial.resumable();
+      this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
+      return this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
+    });
   }
 
   async #receiveDownload(
@@ -277,10 +288,11 @@ export class LpfClient {
   /**
    * A file under one block cannot be resumed part-way, so it goes without a
    * key and without waiting: request, data and end in one burst, then the
-   * answers. Many small files cost one round trip each instead of two. (A
+   * answers. Several such uploads started together are all sent before the
+   * first answer is read, so many small files cost no round trip each. (A
    * server that refuses the request drops the data and end that follow it.)
    */
-  async #uploadSmall(handle: FileHandle, name: string, size: number, onProgress?: ProgressListener): Promise<TransferResult> {
+  async #uploadSmall(turn: Turn, handle: FileHandle, name: string, size: number, onProgress?: ProgressListener): Promise<TransferResult> {
     const started = performance.now();
     const content = Buffer.allocUnsafe(size);
     for (let at = 0; at < size; ) {
@@ -291,10 +303,13 @@ export class LpfClient {
     const hasher = new ContentHasher();
     hasher.update(content);
     const sha256 = hasher.digest();
+    await turn.earlierSent;
     this.#conn.send({ type: 'upload', name, size });
     const frame = dataFrameSize(this.#conn);
     for (let at = 0; at < size; at += frame) this.#conn.sendData(content.subarray(at, at + frame));
     this.#conn.send({ type: 'end', sha256 });
+    turn.sent();
+    await turn.earlierDone;
     return this.#inStep(async () => {
       const { offset } = await this.#expect('ready');
       if (offset !== 0) throw new LpfError('LPF_ERR_PROTOCOL', `the server offered to resume at ${offset} an upload it cannot resume`);
@@ -303,6 +318,25 @@ export class LpfClient {
       if (stored.sha256 !== sha256 || stored.size !== size) throw new LpfError('LPF_ERR_CHECKSUM', 'the server stored something other than what was sent');
       onProgress?.(size, size);
       return { name: stored.name, size, sha256, ms: performance.now() - started, resumedFrom: 0 };
+    });
+  }
+
+  /** Runs a command that must have the connection to itself, after every command started before it. */
+  async #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const turn = this.#queue.take();
+    try {
+      await turn.earlierDone;
+      return await task();
+    } finally {
+      turn.finish();
+    }
+  }
+
+  /** Sends one request (made inside the turn, so a bad name fails in order) and expects one answer. */
+  #request<T extends MessageType>(request: Message | (() => Message), answer: T): Promise<MessageOf<T>> {
+    return this.#exclusive(async () => {
+      this.#conn.send(typeof request === 'function' ? request() : request);
+      return this.#expect(answer);
     });
   }
 
@@ -455,6 +489,15 @@ export class LpfClient {
     this.#conn.close(error);
     throw error;
   }
+}
+
+/**
+ * Whether an upload of `size` bytes is pipelined: sent in one burst without
+ * waiting for the server, so that uploads started together overlap. Larger
+ * files wait for a resume offset first and then have the connection to themselves.
+ */
+export function isPipelinedUpload(size: number): boolean {
+  return size < BLOCK_SIZE;
 }
 
 async function openLocal(path: string): Promise<FileHandle> {

@@ -2,7 +2,10 @@
  * One client connection on the server: a small state machine over the
  * framed connection. States: hello → auth → ready ⇄ (busy | upload).
  * Input is held while an async command runs, so a pipelining client cannot
- * make the server run two commands of one connection at once.
+ * make the server run two commands of one connection at once. The one
+ * overlap: a received upload is committed (flushed, renamed into place) in
+ * the background while the next uploads arrive, so that a stream of small
+ * files is not one disk flush after another. Answers still go out in order.
  */
 import type { Socket } from 'node:net';
 import { COMMAND_ERRORS, LpfError, toLpfError } from '../errors.js';
@@ -31,6 +34,12 @@ import type { Logger } from './logger.js';
 import type { Storage, UploadSink } from './storage/storage.js';
 
 export const SERVER_AGENT = 'lpf-server/0.1.0';
+
+/**
+ * Uploads of one connection that may be committing at once. Their flushes to disk then
+ * overlap; more would only queue in libuv's thread pool. See bench/profiles/2026-11-24-small-files.md.
+ */
+const MAX_COMMITTING = 16;
 
 /** What every session shares: the stores, and the state of the abuse limits. */
 export interface SessionContext {
@@ -76,6 +85,12 @@ export class Session {
   readonly #loginTimer: NodeJS.Timeout;
   /** The client's address, the key of the per-address limits. */
   readonly #address: string;
+  /** Answers owed to the client, in order: an upload committing in the background owes its 'stored'. */
+  #answers: Promise<void> = Promise.resolve();
+  /** How many answers wait in #answers. */
+  #owed = 0;
+  /** Names of the uploads committing in the background (a name may be there more than once). */
+  readonly #committing = new Map<string, number>();
 
   constructor(socket: Socket, id: number, ctx: SessionContext) {
     this.#ctx = ctx;
@@ -110,7 +125,7 @@ export class Session {
    */
   drain(): void {
     this.#draining = true;
-    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#fail(shuttingDown());
+    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#failAfterAnswers(shuttingDown());
   }
 
   /** Closes the connection at once (the shutdown grace period is over). */
@@ -147,24 +162,29 @@ export class Session {
       case 'ping':
         return this.#pong(message);
       case 'list':
-        return this.#run('list', () => this.#list(message));
+        return this.#runInOrder('list', () => this.#list(message));
       case 'stat':
-        return this.#run('stat', () => this.#stat(message));
+        return this.#runInOrder('stat', () => this.#stat(message));
       case 'delete':
-        return this.#run('delete', () => this.#delete(message));
+        return this.#runInOrder('delete', () => this.#delete(message));
       case 'mkdir':
-        return this.#run('mkdir', () => this.#mkdir(message));
+        return this.#runInOrder('mkdir', () => this.#mkdir(message));
       case 'rename':
-        return this.#run('rename', () => this.#rename(message));
+        return this.#runInOrder('rename', () => this.#rename(message));
       case 'upload':
         return this.#run('upload', () => this.#startUpload(message), 'skip');
       case 'download':
-        return this.#run('download', () => this.#download(message));
+        return this.#runInOrder('download', () => this.#download(message));
       case 'logout':
-        return this.#run('logout', () => this.#logout());
+        return this.#runInOrder('logout', () => this.#logout());
       default:
         return this.#refuse(`unexpected ${message.type}`);
     }
+  }
+
+  /** Runs a command once the uploads committing in the background are stored and answered. */
+  #runInOrder(command: string, task: () => Promise<void>): void {
+    this.#run(command, () => this.#answered().then(task));
   }
 
   /**
@@ -178,24 +198,60 @@ export class Session {
     task().then(
       () => this.#commandDone(),
       (err: unknown) => {
-        const error = toLpfError(err);
-        const internal = error.code === 'LPF_ERR_INTERNAL';
-        this.#log[internal ? 'error' : 'info']({ user: this.#user, command, code: error.code, err: error.message }, 'command failed');
-        if (this.#state === 'busy' && COMMAND_ERRORS.has(error.code)) {
-          this.#conn.send({ type: 'error', code: error.code, message: error.message });
-          if (this.#user && afterRefusal === 'skip') this.#state = 'skip';
-          return this.#commandDone();
-        }
-        // An unexpected failure's text may name server paths: the client gets a generic line, the log the detail.
-        this.#fail(internal ? new LpfError('LPF_ERR_SERVER', `the server failed to ${command}; its log has the details`) : error);
+        if (!this.#refused(command, err)) return;
+        if (this.#user && afterRefusal === 'skip') this.#state = 'skip';
+        this.#commandDone();
       },
     );
   }
 
+  /**
+   * Logs a failed command and answers it: with the error, in order, when it is
+   * one of COMMAND_ERRORS (true: the connection goes on), else by closing.
+   */
+  #refused(command: string, err: unknown): boolean {
+    const error = toLpfError(err);
+    const internal = error.code === 'LPF_ERR_INTERNAL';
+    this.#log[internal ? 'error' : 'info']({ user: this.#user, command, code: error.code, err: error.message }, 'command failed');
+    if (this.#state !== 'closed' && COMMAND_ERRORS.has(error.code)) {
+      this.#answer({ type: 'error', code: error.code, message: error.message });
+      return true;
+    }
+    // An unexpected failure's text may name server paths: the client gets a generic line, the log the detail.
+    this.#fail(internal ? new LpfError('LPF_ERR_SERVER', `the server failed to ${command}; its log has the details`) : error);
+    return false;
+  }
+
   #commandDone(): void {
     if (this.#state === 'busy') this.#state = this.#user ? 'ready' : 'auth';
-    if (this.#draining && this.#state !== 'upload') return this.#fail(shuttingDown());
+    if (this.#draining && this.#state !== 'upload') return this.#failAfterAnswers(shuttingDown());
     this.#conn.release();
+  }
+
+  /** Sends an answer after every answer still owed (at once when none is). */
+  #answer(message: Message): void {
+    if (this.#owed === 0) return void this.#conn.send(message);
+    this.#queueAnswer(() => void this.#conn.send(message));
+  }
+
+  #queueAnswer(answer: () => void | Promise<void>): void {
+    this.#owed++;
+    this.#answers = this.#answers.then(async () => {
+      try {
+        await answer();
+      } finally {
+        this.#owed--;
+      }
+    });
+  }
+
+  /** Resolves once every owed answer is sent: commands other than uploads wait for it, so they see those files. */
+  #answered(): Promise<void> {
+    return this.#owed === 0 ? Promise.resolve() : this.#answers;
+  }
+
+  #failAfterAnswers(error: LpfError): void {
+    void this.#answered().then(() => this.#fail(error));
   }
 
   #hello(message: MessageOf<'hello'>): void {
@@ -207,7 +263,7 @@ export class Session {
   }
 
   #pong(message: MessageOf<'ping'>): void {
-    this.#conn.send({ type: 'pong', nonce: message.nonce });
+    this.#answer({ type: 'pong', nonce: message.nonce });
   }
 
   async #auth(message: MessageOf<'login' | 'register'>): Promise<void> {
@@ -334,6 +390,8 @@ export class Session {
   async #startUpload(message: MessageOf<'upload'>): Promise<void> {
     const name = normalizeRemotePath(message.name);
     const user = this.#requireUser();
+    // The same name committing in the background: this upload must replace it, not race it.
+    if (this.#committing.has(name)) await this.#answered();
     const { limits, quota, storage } = this.#ctx;
     if (message.size > limits.maxFileSize) {
       throw new LpfError('LPF_ERR_TOO_LARGE', `the file is ${message.size} bytes; this server takes files up to ${limits.maxFileSize} bytes`);
@@ -352,7 +410,7 @@ export class Session {
     sink.onError((err) => void this.#abandonUpload().then(() => this.#fail(toLpfError(err, 'LPF_ERR_SERVER'))));
     this.#log.info({ user, command: 'upload', name, size: message.size, offset: sink.offset }, sink.offset > 0 ? 'upload resumed' : 'upload started');
     this.#state = 'upload';
-    this.#conn.send({ type: 'ready', offset: sink.offset });
+    this.#answer({ type: 'ready', offset: sink.offset });
   }
 
   #onData(chunk: Buffer): void {
@@ -383,12 +441,39 @@ export class Session {
       await this.#abandonUpload();
       throw new LpfError('LPF_ERR_CHECKSUM', `checksum mismatch for ${JSON.stringify(upload.name)}: the data was corrupted in transit; nothing was stored`);
     }
-    const stored = await upload.sink.commit({ sha256, digests: [...upload.hasher.digests] });
     this.#upload = undefined;
-    await this.#ctx.quota.settle(this.#requireUser(), upload.size, stored);
-    const ms = Date.now() - upload.started;
-    this.#log.info({ user: this.#user, command: 'upload', name: upload.name, size: upload.size, ms }, 'upload stored');
-    this.#conn.send({ type: 'stored', name: upload.name, size: upload.size, sha256 });
+    if (this.#owed >= MAX_COMMITTING) await this.#answered();
+    this.#commitInBackground(upload, sha256);
+  }
+
+  /**
+   * Stores a completely received upload while the connection goes on to the
+   * next command; its answer ('stored', or the error) is sent in its turn.
+   */
+  #commitInBackground(upload: ActiveUpload, sha256: string): void {
+    const user = this.#requireUser();
+    const { name, size } = upload;
+    const committing = upload.sink.commit({ sha256, digests: [...upload.hasher.digests] }).then(
+      async (stored) => {
+        await this.#ctx.quota.settle(user, size, stored);
+        this.#log.info({ user, command: 'upload', name, size, ms: Date.now() - upload.started }, 'upload stored');
+        return true;
+      },
+      async (err: unknown) => {
+        await this.#ctx.quota.settle(user, size, undefined);
+        return err;
+      },
+    );
+    this.#committing.set(name, (this.#committing.get(name) ?? 0) + 1);
+    this.#queueAnswer(async () => {
+      // The chain must never reject: every later answer hangs on it.
+      const outcome = await committing.catch((err: unknown) => err);
+      const left = (this.#committing.get(name) ?? 1) - 1;
+      if (left === 0) this.#committing.delete(name);
+      else this.#committing.set(name, left);
+      if (outcome === true) this.#conn.send({ type: 'stored', name, size, sha256 });
+      else this.#refused('upload', outcome);
+    });
   }
 
   /** Drops the upload in progress and its partial data (it failed: nothing of it may be resumed). */
@@ -458,7 +543,8 @@ export class Session {
       this.#log.info({ user: this.#user, command: 'upload', name, received }, what);
     }
     this.#log.info({ user: this.#user, reason: error?.message ?? 'closed' }, 'disconnected');
-    this.#markClosed();
+    // Uploads received in full may still be committing: `closed` waits for them, and so does a graceful shutdown.
+    void this.#answers.then(() => this.#markClosed());
   }
 }
 

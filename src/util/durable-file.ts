@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { FlushGroups } from './flush-groups.js';
 
 /**
  * Writes go to disk in blocks of up to this much (fs.WriteStream gathers what is queued into one
@@ -33,8 +34,18 @@ export async function closeDurably(stream: WriteStream): Promise<void> {
   await finished(stream);
 }
 
-/** Makes a rename or a new entry durable: the directory itself must reach the disk. */
-export async function syncDirectory(dir: string): Promise<void> {
+/** Flushes of directories; callers that come while one runs share the next (see FlushGroups). */
+const directoryFlushes = new FlushGroups(flushDirectory);
+
+/**
+ * Makes a rename or a new entry durable: the directory itself must reach the
+ * disk. Many files stored into one folder at once share flushes of it.
+ */
+export function syncDirectory(dir: string): Promise<void> {
+  return directoryFlushes.request(dir);
+}
+
+async function flushDirectory(dir: string): Promise<void> {
   const handle = await open(dir, fsc.O_RDONLY);
   try {
     await handle.sync();

@@ -115,11 +115,6 @@ export class DiskStorage implements Storage {
     }
     const target = await resolveInside(this.#userRoot(user), name);
     if (target.info?.isDirectory()) throw isAFolder(name, 'a file cannot replace it');
-    try {
-      await mkdir(dirname(metaPath), { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw storageError(err, 'prepare the upload folder');
-    }
     let id = request.key === undefined ? undefined : partialId(name, request.size, request.key);
     if (id !== undefined && this.#active.has(`${user}/${id}`)) id = undefined; // the same content is being sent right now
     const resumable = id !== undefined;

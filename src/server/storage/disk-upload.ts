@@ -6,9 +6,9 @@
  */
 import { type WriteStream } from 'node:fs';
 import { lstat, rename, rm, stat } from 'node:fs/promises';
-import { replaceFile, syncDirectory } from '../../util/durable-file.js';
+import { syncDirectory } from '../../util/durable-file.js';
 import { PartialStreams, type PartialFiles } from '../../util/partial-file.js';
-import { encodeMeta } from './file-meta.js';
+import { writeMeta } from './file-meta.js';
 import type { UploadSink } from './storage.js';
 
 export interface UploadPaths extends PartialFiles {
@@ -83,8 +83,9 @@ export class DiskUpload implements UploadSink {
       await rename(data, finalPath);
       await syncDirectory(finalDir);
       // After the data: a crash in between leaves metadata whose size and mtime do not match, which is ignored.
-      // Not flushed: metadata lost in a crash is only a cache miss (the checksum is computed again when asked).
-      await replaceFile(metaPath, encodeMeta({ size: info.size, mtimeMs: info.mtimeMs, ...checksum }), { mode: 0o600, durable: false });
+      // Not flushed, and a failure is no failure of the upload (the file is in place): metadata is a
+      // cache, and a record that is missing is only a miss (the checksum is computed again when asked).
+      await writeMeta(metaPath, { size: info.size, mtimeMs: info.mtimeMs, ...checksum }).catch(() => {});
       this.#finish();
       if (this.resumable) await rm(blocks, { force: true });
       return { replaced: previous?.isFile() ? previous.size : 0 };

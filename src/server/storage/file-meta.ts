@@ -4,7 +4,8 @@
  * trusted only while the file's size and mtime still match, so a file changed
  * behind the server's back (or a crash between the two renames) is detected.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { BLOCK_SIZE, splitDigests } from '../../protocol/index.js';
 
 export interface FileMeta {
@@ -17,6 +18,22 @@ export interface FileMeta {
 export function encodeMeta(meta: FileMeta): Buffer {
   const header = JSON.stringify({ size: meta.size, mtimeMs: meta.mtimeMs, sha256: meta.sha256 });
   return Buffer.concat([Buffer.from(`${header}\n`), ...meta.digests]);
+}
+
+/**
+ * Writes the metadata in place, making its folder when missing. Neither a temporary file nor a
+ * flush: a torn or stale record fails the checks of readValidMeta and only costs a re-hash, and
+ * a new file per upload is what small uploads cannot afford (bench/profiles/2026-11-24-small-files.md).
+ */
+export async function writeMeta(path: string, meta: FileMeta): Promise<void> {
+  const content = encodeMeta(meta);
+  try {
+    await writeFile(path, content, { mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFile(path, content, { mode: 0o600 });
+  }
 }
 
 /** The metadata at `path` if it exists, parses, and still describes a file of this size and mtime. */
