@@ -2,10 +2,10 @@
  * -upload and -download of one file or many: plans the steps, runs them in
  * order over one connection, reports each, and goes on past a file that
  * fails, as cp does. A failure that ends the connection stops the rest.
- * Small uploads overlap: several are in flight before the first is answered.
+ * Small files overlap: several are in flight before the first is answered.
  */
 import { mkdir } from 'node:fs/promises';
-import { isPipelinedUpload, type LpfClient, type TransferResult } from '../client/client.js';
+import { isSmallFile, type LpfClient, type TransferResult } from '../client/client.js';
 import { localError } from '../client/local-error.js';
 import { planDownload, planUpload, type DownloadStep, type Plan, type PlanOptions, type RemoteView, type UploadStep } from '../client/transfer-plan.js';
 import { LpfError } from '../errors.js';
@@ -21,16 +21,17 @@ export interface TransferOptions extends PlanOptions {
 }
 
 /**
- * How many small uploads may be in flight at once: enough to keep the server's
- * disk flushes overlapping, while the files read ahead stay bounded (each is
- * under 4 MiB). Measured in bench/profiles/2026-11-24-small-files.md.
+ * How many small transfers (files under 4 MiB) may be in flight at once: enough
+ * to keep the server's disk flushes overlapping and to hide the round trips,
+ * while the files read ahead for uploads stay bounded. Measured in
+ * bench/profiles/2026-11-24-small-files.md.
  */
-const UPLOAD_WINDOW = 16;
+const TRANSFER_WINDOW = 16;
 
 export async function uploadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planUpload(sources, options, remoteView(client));
-  const pipelined = (step: UploadStep) => step.kind === 'file' && isPipelinedUpload(step.size);
-  const window = { size: UPLOAD_WINDOW, overlaps: pipelined };
+  const pipelined = (step: UploadStep) => step.kind === 'file' && isSmallFile(step.size);
+  const window = { size: TRANSFER_WINDOW, overlaps: pipelined };
   await runPlan(plan, out, 'uploaded', () => !client.closed, async (step: UploadStep) => {
     if (step.kind === 'folder') return void (await client.mkdir(step.remote));
     if (plan.steps.length > 1 && pipelined(step)) {
@@ -48,19 +49,25 @@ export async function uploadCommand(client: LpfClient, sources: string[], option
 
 export async function downloadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planDownload(sources, options, remoteView(client));
+  const pipelined = (step: DownloadStep) => step.kind === 'file' && isSmallFile(step.size);
+  const window = { size: TRANSFER_WINDOW, overlaps: pipelined };
   await runPlan(plan, out, 'downloaded', () => !client.closed, async (step: DownloadStep) => {
     if (step.kind === 'folder') {
       return void (await mkdir(step.local, { recursive: true }).catch((err: unknown) => {
         throw localError(err, `cannot create the folder ${step.local}`);
       }));
     }
+    const report = (result: TransferResult) => {
+      reportTransfer(out, `downloaded ${transferSummary(result)} to ${step.local}`, result, step.local, options.checksum);
+      return result;
+    };
+    if (plan.steps.length > 1 && pipelined(step)) return report(await client.download(step.remote, step.local, { force: options.force }));
     const progress = await createProgress(`↓ ${step.remote}`, options.showProgress);
     const result = await client
       .download(step.remote, step.local, { force: options.force, onProgress: progress.listener })
       .finally(() => progress.stop());
-    reportTransfer(out, `downloaded ${transferSummary(result)} to ${step.local}`, result, step.local, options.checksum);
-    return result;
-  });
+    return report(result);
+  }, window);
 }
 
 /** The server as the planner sees it: a missing path is undefined, not an error. */

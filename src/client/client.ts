@@ -210,7 +210,7 @@ export class LpfClient {
       const info = await handle.stat();
       if (!info.isFile()) throw new LpfError('LPF_ERR_LOCAL_IO', `${localPath} is not a regular file`);
       const size = info.size;
-      if (isPipelinedUpload(size)) return await this.#uploadSmall(turn, handle, name, size, onProgress);
+      if (isSmallFile(size)) return await this.#uploadSmall(turn, handle, name, size, onProgress);
       const key = await contentKey(localPath, info);
       await turn.earlierDone;
       this.#conn.send({ type: 'upload', name, size, key });
@@ -239,16 +239,23 @@ export class LpfClient {
    * Downloads a file to `localPath` through a partial file beside it, renamed into place once complete
    * and verified. A partial left by a cut-off download of the same, unchanged file is continued.
    */
-  download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
-    return this.#exclusive(async () => {
+  async download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
+    const turn = this.#queue.take();
+    try {
       const name = normalizeRemotePath(remoteName);
       if (!options.force) await refuseExisting(localPath);
       const started = performance.now();
       const partial = new LocalPartial(localPath, name, formatAddress(this.address));
       const resume = await partial.resumable();
+      // The request goes as soon as the earlier ones are out: downloads started together cost no round trip each.
+      await turn.earlierSent;
       this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
-      return this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
-    });
+      turn.sent();
+      await turn.earlierDone;
+      return await this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
+    } finally {
+      turn.finish();
+    }
   }
 
   async #receiveDownload(
@@ -279,8 +286,13 @@ export class LpfClient {
     } catch (err) {
       // Damaged data must not be resumed from; anything else (a cut connection) keeps the partial for next time.
       const code = (err as LpfError).code;
-      if (code === 'LPF_ERR_CHECKSUM' || code === 'LPF_ERR_SIZE_MISMATCH' || code === 'LPF_ERR_PROTOCOL') await partial.discard();
-      else await writer.suspend();
+      const damaged = code === 'LPF_ERR_CHECKSUM' || code === 'LPF_ERR_SIZE_MISMATCH' || code === 'LPF_ERR_PROTOCOL';
+      if (damaged || !partial.keepsPartial) {
+        writer.abandon();
+        await partial.discard();
+      } else {
+        await writer.suspend();
+      }
       throw err;
     }
   }
@@ -492,11 +504,13 @@ export class LpfClient {
 }
 
 /**
- * Whether an upload of `size` bytes is pipelined: sent in one burst without
- * waiting for the server, so that uploads started together overlap. Larger
- * files wait for a resume offset first and then have the connection to themselves.
+ * Whether a file of `size` bytes is small: under one block, so it cannot be
+ * resumed part-way. Its upload goes in one burst without waiting for the
+ * server, and uploads or downloads of several small files started together
+ * overlap. A larger upload waits for a resume offset first and then has the
+ * connection to itself.
  */
-export function isPipelinedUpload(size: number): boolean {
+export function isSmallFile(size: number): boolean {
   return size < BLOCK_SIZE;
 }
 

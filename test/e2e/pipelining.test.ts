@@ -4,7 +4,7 @@
  * every answer still comes back in the order of the requests.
  */
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ContentHasher, encodeDataHeader, type Message } from '../../src/protocol/index.js';
@@ -128,5 +128,21 @@ describe('pipelined uploads', () => {
     }
     // The answers were matched to the right files: each line names its file.
     for (let i = 0; i < 60; i++) assert.match(result.stdout, new RegExp(`uploaded many/small-${i}\\.txt `));
+  });
+
+  test('lpf -download of many small files, one missing among them: the rest arrive byte for byte, in order', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `dl-${i}.txt`);
+    await mkdir(userFiles(), { recursive: true });
+    await Promise.all(names.map((n, i) => writeFile(join(userFiles(), n), `download ${i}\n`.repeat(i * 11))));
+    const requested = [...names.slice(0, 20), 'no-such-file', ...names.slice(20)];
+    const target = join(dir.path, 'downloads');
+    await mkdir(target);
+    const result = await runLpf([server.address, '-download', ...requested, '--to', `${target}/`], { env: asUser('piper', 'pw') });
+    assert.equal(result.code, 7, result.stderr);
+    assert.match(result.stderr, /no-such-file/);
+    assert.match(result.stderr, /1 of 41 could not be downloaded/);
+    for (const name of names) assert.deepEqual(await readFile(join(target, name)), await readFile(join(userFiles(), name)));
+    const reported = [...result.stdout.matchAll(/downloaded (dl-\d+\.txt)/g)].map((m) => m[1]);
+    assert.deepEqual(reported, names, 'each file reported once, in the order asked');
   });
 });

@@ -1,0 +1,55 @@
+/** The client's partial downloads on disk: what stays beside the target, and when. */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BLOCK_SIZE } from '../../src/protocol/index.js';
+import { LocalPartial } from '../../src/client/local-partial.js';
+
+describe('LocalPartial', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lpf-partial-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a small file gets the data file alone, and nothing is left once it is in place', async () => {
+    const target = join(dir, 'small.txt');
+    const partial = new LocalPartial(target, 'small.txt', '127.0.0.1:1');
+    const writer = await partial.open({ name: 'small.txt', size: 5, mtime: 0, offset: 0 }, []);
+    assert.equal(partial.keepsPartial, false);
+    assert.deepEqual(await readdir(dir), ['.small.txt.lpf-part']);
+    writer.write(Buffer.from('hello'));
+    await writer.finish();
+    await partial.complete();
+    assert.deepEqual(await readdir(dir), ['small.txt']);
+    assert.equal(await readFile(target, 'utf8'), 'hello');
+  });
+
+  test('a small download that fails leaves nothing behind', async () => {
+    const target = join(dir, 'cut.txt');
+    const partial = new LocalPartial(target, 'cut.txt', '127.0.0.1:1');
+    const writer = await partial.open({ name: 'cut.txt', size: 100, mtime: 0, offset: 0 }, []);
+    writer.write(Buffer.from('partly'));
+    writer.abandon();
+    await partial.discard();
+    assert.ok(!(await readdir(dir)).some((n) => n.includes('cut.txt')));
+  });
+
+  test('a file of a block or more keeps its record and digests, for a resume', async () => {
+    const target = join(dir, 'big.bin');
+    const partial = new LocalPartial(target, 'big.bin', '127.0.0.1:1');
+    const writer = await partial.open({ name: 'big.bin', size: BLOCK_SIZE + 1, mtime: 0, offset: 0 }, []);
+    assert.equal(partial.keepsPartial, true);
+    writer.write(Buffer.alloc(BLOCK_SIZE, 1));
+    await writer.suspend();
+    const names = (await readdir(dir)).filter((n) => n.includes('big.bin')).sort();
+    assert.deepEqual(names, ['.big.bin.lpf-part', '.big.bin.lpf-part.blocks', '.big.bin.lpf-part.json']);
+    const resume = await new LocalPartial(target, 'big.bin', '127.0.0.1:1').resumable();
+    assert.equal(resume?.offset, BLOCK_SIZE);
+    await partial.discard();
+  });
+});
