@@ -117,16 +117,23 @@ async function runPlan<Step extends { kind: string }>(
   let bytes = 0;
   let done = 0;
   const inFlight: Promise<void>[] = [];
+  let previous: Promise<unknown> = Promise.resolve();
   for (const step of plan.steps) {
     if (!window.overlaps(step)) await Promise.all(inFlight.splice(0));
     else if (inFlight.length >= window.size) await inFlight.shift();
-    const attempt = failures.attempt(() => run(step)).then((result) => {
-      if (result) {
-        bytes += result.size - result.resumedFrom;
-        done++;
-      }
-    });
+    const outcome = run(step);
+    outcome.catch(() => {}); // handled below, in its turn
+    // A step that fails at once (an unreadable file) is reported after the steps before it, not ahead of them.
+    const attempt = previous
+      .then(() => failures.attempt(() => outcome))
+      .then((result) => {
+        if (result) {
+          bytes += result.size - result.resumedFrom;
+          done++;
+        }
+      });
     attempt.catch(() => {}); // a lost connection fails every step in flight; the first one awaited reports it
+    previous = attempt.catch(() => {});
     inFlight.push(attempt);
   }
   await Promise.all(inFlight);

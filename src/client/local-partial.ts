@@ -60,7 +60,8 @@ export class LocalPartial {
   async open(file: { name: string; size: number; mtime: number; offset: number }, digests: Buffer[]): Promise<PartialWriter> {
     const fresh = file.offset === 0;
     const resumable = file.size >= BLOCK_SIZE;
-    if (fresh) await this.#removeData();
+    // A record left by an earlier, larger version of the file must not outlive this download.
+    if (fresh) await Promise.all([this.#removeData(), resumable ? undefined : rm(this.#infoPath, { force: true })]);
     if (resumable) {
       const info: PartialInfo = { name: this.#name, server: this.#server, size: file.size, mtime: file.mtime };
       await writeFile(this.#infoPath, JSON.stringify(info));

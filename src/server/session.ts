@@ -89,6 +89,8 @@ export class Session {
   #answers: Promise<void> = Promise.resolve();
   /** How many answers wait in #answers. */
   #owed = 0;
+  /** The closing error has been sent: no answer may follow it. */
+  #ending = false;
   /** Names of the uploads committing in the background (a name may be there more than once). */
   readonly #committing = new Map<string, number>();
 
@@ -125,7 +127,7 @@ export class Session {
    */
   drain(): void {
     this.#draining = true;
-    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#failAfterAnswers(shuttingDown());
+    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#fail(shuttingDown());
   }
 
   /** Closes the connection at once (the shutdown grace period is over). */
@@ -184,7 +186,8 @@ export class Session {
 
   /** Runs a command once the uploads committing in the background are stored and answered. */
   #runInOrder(command: string, task: () => Promise<void>): void {
-    this.#run(command, () => this.#answered().then(task));
+    // Not once the connection has closed meanwhile (a failed store, a shutdown): its answer could not be sent.
+    this.#run(command, () => this.#answered().then(() => (this.#ended() ? undefined : task())));
   }
 
   /**
@@ -208,30 +211,37 @@ export class Session {
   /**
    * Logs a failed command and answers it: with the error, in order, when it is
    * one of COMMAND_ERRORS (true: the connection goes on), else by closing.
+   * `answer` sends in order; an answer that is already in its turn is sent at once.
    */
-  #refused(command: string, err: unknown): boolean {
+  #refused(command: string, err: unknown, answer = (m: Message) => this.#answer(m), inTurn = false): boolean {
     const error = toLpfError(err);
     const internal = error.code === 'LPF_ERR_INTERNAL';
     this.#log[internal ? 'error' : 'info']({ user: this.#user, command, code: error.code, err: error.message }, 'command failed');
     if (this.#state !== 'closed' && COMMAND_ERRORS.has(error.code)) {
-      this.#answer({ type: 'error', code: error.code, message: error.message });
+      answer({ type: 'error', code: error.code, message: error.message });
       return true;
     }
     // An unexpected failure's text may name server paths: the client gets a generic line, the log the detail.
-    this.#fail(internal ? new LpfError('LPF_ERR_SERVER', `the server failed to ${command}; its log has the details`) : error);
+    this.#fail(internal ? new LpfError('LPF_ERR_SERVER', `the server failed to ${command}; its log has the details`) : error, inTurn);
     return false;
   }
 
   #commandDone(): void {
+    if (this.#state === 'closed') return;
     if (this.#state === 'busy') this.#state = this.#user ? 'ready' : 'auth';
-    if (this.#draining && this.#state !== 'upload') return this.#failAfterAnswers(shuttingDown());
+    if (this.#draining && this.#state !== 'upload') return this.#fail(shuttingDown());
     this.#conn.release();
   }
 
   /** Sends an answer after every answer still owed (at once when none is). */
   #answer(message: Message): void {
-    if (this.#owed === 0) return void this.#conn.send(message);
-    this.#queueAnswer(() => void this.#conn.send(message));
+    if (this.#owed === 0) return this.#send(message);
+    this.#queueAnswer(() => this.#send(message));
+  }
+
+  /** Sends now, unless the connection is being ended: nothing may follow its closing error. */
+  #send(message: Message): void {
+    if (!this.#ending) this.#conn.send(message);
   }
 
   #queueAnswer(answer: () => void | Promise<void>): void {
@@ -250,9 +260,6 @@ export class Session {
     return this.#owed === 0 ? Promise.resolve() : this.#answers;
   }
 
-  #failAfterAnswers(error: LpfError): void {
-    void this.#answered().then(() => this.#fail(error));
-  }
 
   #hello(message: MessageOf<'hello'>): void {
     if (message.version !== PROTOCOL_VERSION) {
@@ -392,6 +399,7 @@ export class Session {
     const user = this.#requireUser();
     // The same name committing in the background: this upload must replace it, not race it.
     if (this.#committing.has(name)) await this.#answered();
+    if (this.#ended()) return;
     const { limits, quota, storage } = this.#ctx;
     if (message.size > limits.maxFileSize) {
       throw new LpfError('LPF_ERR_TOO_LARGE', `the file is ${message.size} bytes; this server takes files up to ${limits.maxFileSize} bytes`);
@@ -404,10 +412,20 @@ export class Session {
       await quota.settle(user, message.size, undefined);
       throw err;
     }
+    if (this.#ended()) {
+      // The client went away while the files were made: nothing of this upload is wanted.
+      await sink.abort();
+      await quota.settle(user, message.size, undefined);
+      return;
+    }
     const hasher = new ContentHasher({ previous: sink.digests, onBlock: (digest) => sink.recordBlock(digest) });
-    this.#upload = { name, size: message.size, received: sink.offset, hasher, sink, resumable: sink.resumable, started: Date.now() };
+    const upload: ActiveUpload = { name, size: message.size, received: sink.offset, hasher, sink, resumable: sink.resumable, started: Date.now() };
+    this.#upload = upload;
     // A disk that fills up mid-transfer fails the upload now, not when the client has sent everything.
-    sink.onError((err) => void this.#abandonUpload().then(() => this.#fail(toLpfError(err, 'LPF_ERR_SERVER'))));
+    // Once the upload is committing in the background, the commit reports the failure, in its turn.
+    sink.onError((err) => {
+      if (this.#upload === upload) void this.#abandonUpload().then(() => this.#fail(toLpfError(err, 'LPF_ERR_SERVER')));
+    });
     this.#log.info({ user, command: 'upload', name, size: message.size, offset: sink.offset }, sink.offset > 0 ? 'upload resumed' : 'upload started');
     this.#state = 'upload';
     this.#answer({ type: 'ready', offset: sink.offset });
@@ -443,6 +461,11 @@ export class Session {
     }
     this.#upload = undefined;
     if (this.#owed >= MAX_COMMITTING) await this.#answered();
+    if (this.#ended()) {
+      // The connection ended while this upload waited its turn to be stored: it will never be answered.
+      await upload.sink.abort();
+      return this.#ctx.quota.settle(this.#requireUser(), upload.size, undefined);
+    }
     this.#commitInBackground(upload, sha256);
   }
 
@@ -471,8 +494,8 @@ export class Session {
       const left = (this.#committing.get(name) ?? 1) - 1;
       if (left === 0) this.#committing.delete(name);
       else this.#committing.set(name, left);
-      if (outcome === true) this.#conn.send({ type: 'stored', name, size, sha256 });
-      else this.#refused('upload', outcome);
+      if (outcome === true) this.#send({ type: 'stored', name, size, sha256 });
+      else this.#refused('upload', outcome, (m) => this.#send(m), true);
     });
   }
 
@@ -516,6 +539,11 @@ export class Session {
     this.#log.info(log, 'download sent');
   }
 
+  /** Whether the connection has ended or is ending (checked after an await: it may have, meanwhile). */
+  #ended(): boolean {
+    return this.#state === 'closed';
+  }
+
   #requireUser(): string {
     if (!this.#user) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', 'not logged in');
     return this.#user;
@@ -525,8 +553,23 @@ export class Session {
     this.#fail(new LpfError('LPF_ERR_PROTOCOL', why));
   }
 
-  #fail(error: LpfError): void {
+  /**
+   * Ends the connection with `error`, once every answer still owed is sent (an
+   * upload stored in the background gets its 'stored' first). Nothing more is
+   * read. `inTurn`: the failure is itself an owed answer in its turn (a store
+   * that failed), so it goes now and the answers queued after it never do.
+   */
+  #fail(error: LpfError, inTurn = false): void {
+    const first = this.#state !== 'closed';
     this.#state = 'closed';
+    if (first) this.#conn.hold();
+    if (inTurn || this.#owed === 0) return this.#endWith(error);
+    if (first) void this.#answers.then(() => this.#endWith(error));
+  }
+
+  #endWith(error: LpfError): void {
+    if (this.#ending) return;
+    this.#ending = true;
     this.#conn.fail(error);
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DiskStorage } from '../../src/server/storage/disk-storage.js';
@@ -58,6 +58,30 @@ test('missing files are LPF_ERR_NOT_FOUND for read and delete', async () => {
     const storage = new DiskStorage(dir.path);
     await assert.rejects(storage.read('u', 'nope'), { code: 'LPF_ERR_NOT_FOUND' });
     await assert.rejects(storage.delete('u', 'nope'), { code: 'LPF_ERR_NOT_FOUND' });
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('folders removed behind the server between uploads are made again (an admin clean-up, a re-added user)', async () => {
+  const dir = await tempDir();
+  try {
+    const storage = new DiskStorage(dir.path);
+    const first = await storage.createUpload('u', 'one', { size: 3 });
+    first.write(Buffer.from('one'));
+    await first.commit(CHECKSUM);
+    // As `lpf-server users remove` does: every area of the user goes.
+    for (const area of ['files', 'meta', 'partial']) await rm(join(dir.path, area, 'u'), { recursive: true, force: true });
+    const second = await storage.createUpload('u', 'two', { size: 3 });
+    second.write(Buffer.from('two'));
+    await second.commit(CHECKSUM);
+    assert.equal(await readFile(join(dir.path, 'files', 'u', 'two'), 'utf8'), 'two');
+    // Only the top folder removed, by hand, while an upload is under way.
+    const third = await storage.createUpload('u', 'three', { size: 5 });
+    third.write(Buffer.from('three'));
+    await rm(join(dir.path, 'files', 'u'), { recursive: true, force: true });
+    await third.commit(CHECKSUM);
+    assert.deepEqual(await readdir(join(dir.path, 'files', 'u')), ['three']);
   } finally {
     await dir.cleanup();
   }

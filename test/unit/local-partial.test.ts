@@ -1,6 +1,6 @@
 /** The client's partial downloads on disk: what stays beside the target, and when. */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -51,5 +51,16 @@ describe('LocalPartial', () => {
     const resume = await new LocalPartial(target, 'big.bin', '127.0.0.1:1').resumable();
     assert.equal(resume?.offset, BLOCK_SIZE);
     await partial.discard();
+  });
+
+  test('a record left by an earlier, larger version of the file goes when the small one is downloaded', async () => {
+    const target = join(dir, 'shrunk.bin');
+    await writeFile(join(dir, '.shrunk.bin.lpf-part.json'), JSON.stringify({ name: 'shrunk.bin', server: '127.0.0.1:1', size: BLOCK_SIZE * 2, mtime: 1 }));
+    const partial = new LocalPartial(target, 'shrunk.bin', '127.0.0.1:1');
+    const writer = await partial.open({ name: 'shrunk.bin', size: 2, mtime: 2, offset: 0 }, []);
+    writer.write(Buffer.from('ok'));
+    await writer.finish();
+    await partial.complete();
+    assert.deepEqual((await readdir(dir)).filter((n) => n.includes('shrunk')), ['shrunk.bin']);
   });
 });

@@ -24,6 +24,8 @@ export class DiskStorage implements Storage {
   readonly #partialRoot: string;
   /** Partial uploads being written now: a second upload with the same key must not write into one. */
   readonly #active = new Set<string>();
+  /** Users whose storage and partial folders were made: not made again for every upload. */
+  readonly #prepared = new Set<string>();
 
   constructor(root: string) {
     this.#filesRoot = join(root, 'files');
@@ -108,11 +110,7 @@ export class DiskStorage implements Storage {
   async createUpload(user: string, name: string, request: UploadRequest): Promise<UploadSink> {
     const partialDir = join(this.#partialRoot, user);
     const metaPath = this.#metaPath(user, name);
-    try {
-      await Promise.all([partialDir, this.#userRoot(user)].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
-    } catch (err) {
-      throw storageError(err, 'prepare the upload folder');
-    }
+    await this.#prepare(user);
     const target = await resolveInside(this.#userRoot(user), name);
     if (target.info?.isDirectory()) throw isAFolder(name, 'a file cannot replace it');
     let id = request.key === undefined ? undefined : partialId(name, request.size, request.key);
@@ -123,6 +121,7 @@ export class DiskStorage implements Storage {
       data: join(partialDir, `${id}.part`),
       blocks: join(partialDir, `${id}.blocks`),
       finalDir: dirname(target.path),
+      userRoot: this.#userRoot(user),
       finalPath: target.path,
       metaPath,
     };
@@ -134,7 +133,14 @@ export class DiskStorage implements Storage {
         paths,
         resumable,
         start,
-        (path, offset) => this.openPartial(path, offset),
+        (path, offset) =>
+          this.openPartial(path, offset).catch(async (err: unknown) => {
+            // The folders were removed behind the server's back (an admin's clean-up): make them again.
+            if (!isCode(err, 'ENOENT')) throw err;
+            this.#prepared.delete(user);
+            await this.#prepare(user);
+            return this.openPartial(path, offset);
+          }),
         () => this.#active.delete(activeKey),
         (err) => storageError(err, 'store the file'),
       );
@@ -256,6 +262,16 @@ export class DiskStorage implements Storage {
     await rm(target, { recursive: true, force: true }).catch(() => {});
     await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(() => {});
     await rename(this.#metaPath(user, from), target).catch(() => {});
+  }
+
+  async #prepare(user: string): Promise<void> {
+    if (this.#prepared.has(user)) return;
+    try {
+      await Promise.all([join(this.#partialRoot, user), this.#userRoot(user)].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+    } catch (err) {
+      throw storageError(err, 'prepare the upload folder');
+    }
+    this.#prepared.add(user);
   }
 
   #userRoot(user: string): string {

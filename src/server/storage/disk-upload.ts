@@ -5,7 +5,7 @@
  * the digests on disk stand in for the data, which is never re-read.
  */
 import { type WriteStream } from 'node:fs';
-import { lstat, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { syncDirectory } from '../../util/durable-file.js';
 import { PartialStreams, type PartialFiles } from '../../util/partial-file.js';
 import { writeMeta } from './file-meta.js';
@@ -14,6 +14,8 @@ import type { UploadSink } from './storage.js';
 export interface UploadPaths extends PartialFiles {
   finalPath: string;
   finalDir: string;
+  /** The user's top folder: made again at commit if it was removed by hand meanwhile. */
+  userRoot: string;
   metaPath: string;
 }
 
@@ -75,12 +77,17 @@ export class DiskUpload implements UploadSink {
   }
 
   async commit(checksum: { sha256: string; digests: Buffer[] }): Promise<{ replaced: number }> {
-    const { data, blocks, finalPath, finalDir, metaPath } = this.#paths;
+    const { data, blocks, finalPath, finalDir, metaPath, userRoot } = this.#paths;
     try {
       await this.#files.close();
       const info = await stat(data);
       const previous = await lstat(finalPath).catch(() => undefined);
-      await rename(data, finalPath);
+      await rename(data, finalPath).catch(async (err: unknown) => {
+        // Only the top folder is made again: a missing folder the user made is an error, as it was at the start.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || finalDir !== userRoot) throw err;
+        await mkdir(userRoot, { recursive: true, mode: 0o700 });
+        await rename(data, finalPath);
+      });
       await syncDirectory(finalDir);
       // After the data: a crash in between leaves metadata whose size and mtime do not match, which is ignored.
       // Not flushed, and a failure is no failure of the upload (the file is in place): metadata is a
