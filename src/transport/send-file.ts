@@ -38,30 +38,50 @@ export interface SendRangeOptions {
   pool?: BufferPool;
 }
 
-/** Sends bytes [start, end) and resolves with where it stopped (end, unless stopped early or the file shrank). */
+/**
+ * Sends bytes [start, end) and resolves with where it stopped (end, unless stopped early or the file
+ * shrank). The next buffer is read while the current one is hashed and sent, so the disk read
+ * overlaps the work on the main thread.
+ */
 export async function sendRange(conn: Connection, reader: PositionalReader, start: number, end: number, options: SendRangeOptions): Promise<number> {
   const pool = options.pool ?? sharedPool;
   const frame = dataFrameSize(conn, pool.size);
-  let position = start;
-  while (position < end) {
+  const readAt = async (position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
     const buffer = await pool.take();
-    let handed = false;
     try {
-      const bytesRead = await reader.read(buffer, position, Math.min(pool.size, end - position));
-      if (bytesRead === 0 || conn.closed) break;
-      const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-      if (!options.onChunk(chunk)) break;
-      position += bytesRead;
-      handed = true;
-      // Every piece is sent even if the connection closes meanwhile: the last one gives the buffer back.
-      for (let at = 0; at < chunk.length; at += frame) {
-        const last = at + frame >= chunk.length;
-        const piece = at === 0 && last ? chunk : chunk.subarray(at, at + frame);
-        if (!conn.sendData(piece, last ? () => pool.give(buffer) : undefined)) await conn.drained();
-      }
-    } finally {
-      if (!handed) pool.give(buffer);
+      return { buffer, bytesRead: await reader.read(buffer, position, Math.min(pool.size, end - position)) };
+    } catch (err) {
+      pool.give(buffer);
+      throw err;
     }
+  };
+  let position = start;
+  let next = position < end ? readAt(position) : undefined;
+  try {
+    while (next) {
+      const { buffer, bytesRead } = await next;
+      next = undefined;
+      let handed = false;
+      try {
+        if (bytesRead === 0 || conn.closed) break;
+        const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+        if (!options.onChunk(chunk)) break;
+        position += bytesRead;
+        if (position < end) next = readAt(position);
+        handed = true;
+        // Every piece is sent even if the connection closes meanwhile: the last one gives the buffer back.
+        for (let at = 0; at < chunk.length; at += frame) {
+          const last = at + frame >= chunk.length;
+          const piece = at === 0 && last ? chunk : chunk.subarray(at, at + frame);
+          if (!conn.sendData(piece, last ? () => pool.give(buffer) : undefined)) await conn.drained();
+        }
+      } finally {
+        if (!handed) pool.give(buffer);
+      }
+    }
+  } finally {
+    // A read started ahead and never sent gives its buffer back.
+    if (next) void next.then(({ buffer }) => pool.give(buffer), () => {});
   }
   return position;
 }
