@@ -22,16 +22,17 @@ export interface TransferOptions extends PlanOptions {
 
 /**
  * How many small transfers (files under 4 MiB) may be in flight at once: enough
- * to keep the server's disk flushes overlapping and to hide the round trips,
- * while the files read ahead for uploads stay bounded. Measured in
- * bench/profiles/2026-11-24-small-files.md.
+ * to keep the server's disk flushes overlapping and to hide the round trips
+ * (bench/profiles/2026-11-24-small-files.md), and how many of their bytes: an
+ * upload's whole file is read and queued for the socket when it starts, and on
+ * a slow link 16 files of 4 MiB would be 64 MiB waiting.
  */
-const TRANSFER_WINDOW = 16;
+const TRANSFER_WINDOW = { size: 16, bytes: 8 * 1024 * 1024 };
 
 export async function uploadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planUpload(sources, options, remoteView(client));
   const pipelined = (step: UploadStep) => step.kind === 'file' && isSmallFile(step.size);
-  const window = { size: TRANSFER_WINDOW, overlaps: pipelined };
+  const window = { ...TRANSFER_WINDOW, overlaps: pipelined };
   await runPlan(plan, out, 'uploaded', () => !client.closed, async (step: UploadStep) => {
     if (step.kind === 'folder') return void (await client.mkdir(step.remote));
     if (plan.steps.length > 1 && pipelined(step)) {
@@ -50,7 +51,7 @@ export async function uploadCommand(client: LpfClient, sources: string[], option
 export async function downloadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planDownload(sources, options, remoteView(client));
   const pipelined = (step: DownloadStep) => step.kind === 'file' && isSmallFile(step.size);
-  const window = { size: TRANSFER_WINDOW, overlaps: pipelined };
+  const window = { ...TRANSFER_WINDOW, overlaps: pipelined };
   await runPlan(plan, out, 'downloaded', () => !client.closed, async (step: DownloadStep) => {
     if (step.kind === 'folder') {
       return void (await mkdir(step.local, { recursive: true }).catch((err: unknown) => {
@@ -82,20 +83,30 @@ function remoteView(client: LpfClient): RemoteView {
   };
 }
 
-/** Steps for which `overlaps` holds may start before up to `size` - 1 earlier steps are over. */
+/**
+ * Steps for which `overlaps` holds may start while earlier ones are not over:
+ * at most `size` steps in flight, with at most `bytes` of files among them
+ * (one step alone may be larger).
+ */
 interface Window<Step> {
   size: number;
+  bytes: number;
   overlaps(step: Step): boolean;
 }
 
-const ONE_AT_A_TIME: Window<unknown> = { size: 1, overlaps: () => false };
+const ONE_AT_A_TIME: Window<unknown> = { size: 1, bytes: 0, overlaps: () => false };
+
+/** A file step's size; a folder step weighs nothing. */
+function stepBytes(step: { kind: string; size?: number }): number {
+  return step.kind === 'file' ? (step.size ?? 0) : 0;
+}
 
 /**
  * Runs every step. One file and nothing else: its error is the command's error,
  * as it always was. Several: each failure is reported where it happens, the
  * rest goes on, and the command fails at the end with the first failure's code.
  */
-async function runPlan<Step extends { kind: string }>(
+async function runPlan<Step extends { kind: string; size?: number }>(
   plan: Plan<Step>,
   out: Output,
   verb: string,
@@ -116,11 +127,19 @@ async function runPlan<Step extends { kind: string }>(
   const started = Date.now();
   let bytes = 0;
   let done = 0;
-  const inFlight: Promise<void>[] = [];
+  const inFlight: { done: Promise<void>; bytes: number }[] = [];
+  let inFlightBytes = 0;
+  const oldestDone = async () => {
+    const oldest = inFlight.shift();
+    if (!oldest) return;
+    inFlightBytes -= oldest.bytes;
+    await oldest.done;
+  };
   let previous: Promise<unknown> = Promise.resolve();
   for (const step of plan.steps) {
-    if (!window.overlaps(step)) await Promise.all(inFlight.splice(0));
-    else if (inFlight.length >= window.size) await inFlight.shift();
+    const weight = stepBytes(step);
+    if (!window.overlaps(step)) while (inFlight.length > 0) await oldestDone();
+    while (inFlight.length > 0 && (inFlight.length >= window.size || inFlightBytes + weight > window.bytes)) await oldestDone();
     const outcome = run(step);
     outcome.catch(() => {}); // handled below, in its turn
     // A step that fails at once (an unreadable file) is reported after the steps before it, not ahead of them.
@@ -134,9 +153,10 @@ async function runPlan<Step extends { kind: string }>(
       });
     attempt.catch(() => {}); // a lost connection fails every step in flight; the first one awaited reports it
     previous = attempt.catch(() => {});
-    inFlight.push(attempt);
+    inFlight.push({ done: attempt, bytes: weight });
+    inFlightBytes += weight;
   }
-  await Promise.all(inFlight);
+  while (inFlight.length > 0) await oldestDone();
   const total = files + plan.problems.length;
   const ms = Date.now() - started;
   if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(ms)}, ${formatRate(bytes, ms)}`, {});
