@@ -4,6 +4,7 @@
  * every answer still comes back in the order of the requests.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -144,5 +145,37 @@ describe('pipelined uploads', () => {
     for (const name of names) assert.deepEqual(await readFile(join(target, name)), await readFile(join(userFiles(), name)));
     const reported = [...result.stdout.matchAll(/downloaded (dl-\d+\.txt)/g)].map((m) => m[1]);
     assert.deepEqual(reported, names, 'each file reported once, in the order asked');
+  });
+});
+
+describe('pipelined transfers of mixed sizes', () => {
+  let server: RunningServer;
+  let dir: { path: string; cleanup(): Promise<void> };
+  before(async () => {
+    dir = await tempDir();
+    server = await startServer();
+  });
+  after(async () => {
+    await server?.stop();
+    await dir?.cleanup();
+  });
+
+  test('a mix of small, nearly 4 MiB and large files in one command arrives byte for byte both ways', async () => {
+    const sizes = [10, 3 * 1024 * 1024, 0, 4 * 1024 * 1024 - 1, 5 * 1024 * 1024 + 3, 3 * 1024 * 1024, 7, 3 * 1024 * 1024 + 1];
+    const mixDir = join(dir.path, 'mix');
+    await mkdir(mixDir);
+    const sources: string[] = [];
+    for (const [i, size] of sizes.entries()) {
+      const path = join(mixDir, `m${i}.bin`);
+      await writeFile(path, randomBytes(size));
+      sources.push(path);
+    }
+    const env = asUser('mixer', 'pw');
+    const up = await runLpf([server.address, '-upload', ...sources, '--to', 'mix/'], { env: asUser('mixer', 'pw', true) });
+    assert.equal(up.code, 0, up.stderr);
+    const back = join(dir.path, 'mix-back');
+    const down = await runLpf([server.address, '-download', 'mix', '-r', '--to', back], { env });
+    assert.equal(down.code, 0, down.stderr);
+    for (const [i] of sizes.entries()) assert.deepEqual(await readFile(join(back, `m${i}.bin`)), await readFile(sources[i] as string), `m${i}.bin`);
   });
 });
