@@ -17,7 +17,7 @@ import { Session, type SessionContext } from './session.js';
 import { DiskStorage } from './storage/disk-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
-import { keepGarbageSmall } from '../util/reclaim.js';
+import { keepGarbageSmall, noteConnections } from '../util/reclaim.js';
 
 /** TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. */
 const TLS_OPTIONS = {
@@ -193,7 +193,11 @@ export class LpfServer {
     }
     const session = new Session(socket, this.#nextId++, context);
     this.#sessions.add(session);
-    socket.once('close', () => this.#sessions.delete(session));
+    noteConnections(this.#sessions.size);
+    socket.once('close', () => {
+      this.#sessions.delete(session);
+      noteConnections(this.#sessions.size);
+    });
   }
 }
 
