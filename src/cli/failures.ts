@@ -23,13 +23,16 @@ export class Failures {
     reportError(error, this.#json);
   }
 
-  /** Runs one item; its failure is recorded, unless the connection is gone, which ends the command. */
-  async attempt<T>(task: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs one item; its failure is recorded, unless the connection is gone, which ends the command.
+   * `connected` tells whether it was still there when the item failed (by default: now).
+   */
+  async attempt<T>(task: () => Promise<T>, connected = this.#connected): Promise<T | undefined> {
     try {
       return await task();
     } catch (err) {
       const error = toLpfError(err);
-      if (!this.#connected()) throw error;
+      if (!connected()) throw error;
       this.add(error);
       return undefined;
     }

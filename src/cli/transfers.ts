@@ -140,11 +140,16 @@ async function runPlan<Step extends { kind: string; size?: number }>(
     const weight = stepBytes(step);
     if (!window.overlaps(step)) while (inFlight.length > 0) await oldestDone();
     while (inFlight.length > 0 && (inFlight.length >= window.size || inFlightBytes + weight > window.bytes)) await oldestDone();
-    const outcome = run(step);
+    // A step that fails at once (an unreadable file) is reported after the steps before it, not ahead of
+    // them; whether the connection was still up is noted when it failed, not when its turn to report comes.
+    let connectedWhenFailed = true;
+    const outcome = run(step).catch((err: unknown) => {
+      connectedWhenFailed = connected();
+      throw err;
+    });
     outcome.catch(() => {}); // handled below, in its turn
-    // A step that fails at once (an unreadable file) is reported after the steps before it, not ahead of them.
     const attempt = previous
-      .then(() => failures.attempt(() => outcome))
+      .then(() => failures.attempt(() => outcome, () => connectedWhenFailed))
       .then((result) => {
         if (result) {
           bytes += result.size - result.resumedFrom;

@@ -93,6 +93,8 @@ export class Session {
   #ending = false;
   /** Names of the uploads committing in the background (a name may be there more than once). */
   readonly #committing = new Map<string, number>();
+  /** The answers of the uploads committing in the background, oldest first: resolve once sent. */
+  readonly #storing: Promise<void>[] = [];
 
   constructor(socket: Socket, id: number, ctx: SessionContext) {
     this.#ctx = ctx;
@@ -244,7 +246,8 @@ export class Session {
     if (!this.#ending) this.#conn.send(message);
   }
 
-  #queueAnswer(answer: () => void | Promise<void>): void {
+  /** Queues an answer after those owed; resolves once it is sent. */
+  #queueAnswer(answer: () => void | Promise<void>): Promise<void> {
     this.#owed++;
     this.#answers = this.#answers.then(async () => {
       try {
@@ -253,6 +256,7 @@ export class Session {
         this.#owed--;
       }
     });
+    return this.#answers;
   }
 
   /** Resolves once every owed answer is sent: commands other than uploads wait for it, so they see those files. */
@@ -424,7 +428,10 @@ export class Session {
     // A disk that fills up mid-transfer fails the upload now, not when the client has sent everything.
     // Once the upload is committing in the background, the commit reports the failure, in its turn.
     sink.onError((err) => {
-      if (this.#upload === upload) void this.#abandonUpload().then(() => this.#fail(toLpfError(err, 'LPF_ERR_SERVER')));
+      if (this.#upload !== upload) return;
+      // Stop reading first: nothing the client sent after this may be taken for another command.
+      this.#fail(toLpfError(err, 'LPF_ERR_SERVER'));
+      void this.#abandonUpload();
     });
     this.#log.info({ user, command: 'upload', name, size: message.size, offset: sink.offset }, sink.offset > 0 ? 'upload resumed' : 'upload started');
     this.#state = 'upload';
@@ -438,7 +445,8 @@ export class Session {
     upload.received += chunk.length;
     if (upload.received > upload.size) {
       const error = new LpfError('LPF_ERR_SIZE_MISMATCH', `upload is larger than the announced ${upload.size} bytes`);
-      return void this.#abandonUpload().then(() => this.#fail(error));
+      this.#fail(error);
+      return void this.#abandonUpload();
     }
     upload.hasher.update(chunk);
     if (!upload.sink.write(chunk)) {
@@ -460,7 +468,8 @@ export class Session {
       throw new LpfError('LPF_ERR_CHECKSUM', `checksum mismatch for ${JSON.stringify(upload.name)}: the data was corrupted in transit; nothing was stored`);
     }
     this.#upload = undefined;
-    if (this.#owed >= MAX_COMMITTING) await this.#answered();
+    // At the limit, wait for the oldest store to be answered (not for every answer owed).
+    if (this.#storing.length >= MAX_COMMITTING) await this.#storing[0];
     if (this.#ended()) {
       // The connection ended while this upload waited its turn to be stored: it will never be answered.
       await upload.sink.abort();
@@ -488,7 +497,7 @@ export class Session {
       },
     );
     this.#committing.set(name, (this.#committing.get(name) ?? 0) + 1);
-    this.#queueAnswer(async () => {
+    const answered = this.#queueAnswer(async () => {
       // The chain must never reject: every later answer hangs on it.
       const outcome = await committing.catch((err: unknown) => err);
       const left = (this.#committing.get(name) ?? 1) - 1;
@@ -497,6 +506,8 @@ export class Session {
       if (outcome === true) this.#send({ type: 'stored', name, size, sha256 });
       else this.#refused('upload', outcome, (m) => this.#send(m), true);
     });
+    this.#storing.push(answered);
+    void answered.then(() => this.#storing.splice(this.#storing.indexOf(answered), 1));
   }
 
   /** Drops the upload in progress and its partial data (it failed: nothing of it may be resumed). */

@@ -41,13 +41,13 @@ export interface SendRangeOptions {
 /**
  * Sends bytes [start, end) and resolves with where it stopped (end, unless stopped early or the file
  * shrank). The next buffer is read while the current one is hashed and sent, so the disk read
- * overlaps the work on the main thread.
+ * overlaps the work on the main thread; only with a buffer the pool has free at once, so that a
+ * few stalled receivers cannot hold two buffers each.
  */
 export async function sendRange(conn: Connection, reader: PositionalReader, start: number, end: number, options: SendRangeOptions): Promise<number> {
   const pool = options.pool ?? sharedPool;
   const frame = dataFrameSize(conn, pool.size);
-  const readAt = async (position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
-    const buffer = await pool.take();
+  const readInto = async (buffer: Buffer, position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
     try {
       return { buffer, bytesRead: await reader.read(buffer, position, Math.min(pool.size, end - position)) };
     } catch (err) {
@@ -55,11 +55,18 @@ export async function sendRange(conn: Connection, reader: PositionalReader, star
       throw err;
     }
   };
+  const readAhead = (position: number) => {
+    const buffer = pool.takeNow();
+    if (!buffer) return undefined;
+    const read = readInto(buffer, position);
+    read.catch(() => {}); // awaited in its turn; a failure must not count as unhandled meanwhile
+    return read;
+  };
   let position = start;
-  let next = position < end ? readAt(position) : undefined;
+  let next: Promise<{ buffer: Buffer; bytesRead: number }> | undefined;
   try {
-    while (next) {
-      const { buffer, bytesRead } = await next;
+    while (position < end) {
+      const { buffer, bytesRead } = await (next ?? readInto(await pool.take(), position));
       next = undefined;
       let handed = false;
       try {
@@ -67,7 +74,7 @@ export async function sendRange(conn: Connection, reader: PositionalReader, star
         const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
         if (!options.onChunk(chunk)) break;
         position += bytesRead;
-        if (position < end) next = readAt(position);
+        if (position < end) next = readAhead(position);
         handed = true;
         // Every piece is sent even if the connection closes meanwhile: the last one gives the buffer back.
         for (let at = 0; at < chunk.length; at += frame) {

@@ -5,7 +5,7 @@ import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PROTOCOL_VERSION, encodeDataHeader } from '../../src/protocol/index.js';
+import { PROTOCOL_VERSION, encodeDataHeader, encodeMessage } from '../../src/protocol/index.js';
 import { writeRandomFile } from '../helpers/files.js';
 import { asUser, runLpf, spawnLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
@@ -117,6 +117,25 @@ describe('robustness', () => {
     assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_SIZE_MISMATCH');
     await peer.closed;
     await assert.rejects(stat(join(server.root, 'files', 'mallory', 'too-long')));
+  });
+
+  test('more data than announced, with more frames and an end right behind it, gets one clear answer', async () => {
+    const peer = await RawPeer.session(server.port, 'mallory', 'pw', false);
+    peer.send({ type: 'upload', name: 'overflow', size: 3 });
+    assert.equal((await peer.next()).type, 'ready');
+    // All in one write: the server must stop reading at the first byte too many.
+    peer.writeRaw(
+      Buffer.concat([
+        encodeDataHeader(2), Buffer.from('ab'),
+        encodeDataHeader(2), Buffer.from('cd'),
+        encodeDataHeader(2), Buffer.from('ef'),
+        encodeMessage({ type: 'end', sha256: '0'.repeat(64) }),
+      ]),
+    );
+    await peer.closed;
+    const answers = peer.messages.map((m) => (m.type === 'error' ? m.code : m.type));
+    assert.deepEqual(answers, ['LPF_ERR_SIZE_MISMATCH']);
+    await assert.rejects(stat(join(server.root, 'files', 'mallory', 'overflow')));
   });
 
   test('a wrong checksum is detected and nothing is stored', async () => {
