@@ -8,10 +8,11 @@ export interface ProgressView {
   stop(): void;
 }
 
-const NONE: ProgressView = { listener: undefined, stop() {} };
+/** No progress drawn. */
+export const NO_PROGRESS: ProgressView = { listener: undefined, stop() {} };
 
 export async function createProgress(label: string, enabled: boolean): Promise<ProgressView> {
-  if (!enabled) return NONE;
+  if (!enabled) return NO_PROGRESS;
   const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {

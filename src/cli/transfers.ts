@@ -12,7 +12,7 @@ import { LpfError } from '../errors.js';
 import { Failures } from './failures.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 import { reportWarning, type Output } from './output.js';
-import { createProgress, transferSummary } from './progress.js';
+import { NO_PROGRESS, createProgress, transferSummary } from './progress.js';
 
 export interface TransferOptions extends PlanOptions {
   force: boolean;
@@ -27,48 +27,44 @@ export interface TransferOptions extends PlanOptions {
  * upload's whole file is read and queued for the socket when it starts, and on
  * a slow link 16 files of 4 MiB would be 64 MiB waiting.
  */
-const TRANSFER_WINDOW = { size: 16, bytes: 8 * 1024 * 1024 };
+const SMALL_FILES_OVERLAP: Window<UploadStep | DownloadStep> = {
+  size: 16,
+  bytes: 8 * 1024 * 1024,
+  overlaps: (step) => step.kind === 'file' && isSmallFile(step.size),
+};
+
+/** Whether `step` is run overlapped in a command of several: such a step gets no progress bar (it would flash). */
+function overlapped(plan: Plan<UploadStep | DownloadStep>, step: UploadStep | DownloadStep): boolean {
+  return plan.steps.length > 1 && SMALL_FILES_OVERLAP.overlaps(step);
+}
 
 export async function uploadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planUpload(sources, options, remoteView(client));
-  const pipelined = (step: UploadStep) => step.kind === 'file' && isSmallFile(step.size);
-  const window = { ...TRANSFER_WINDOW, overlaps: pipelined };
   await runPlan(plan, out, 'uploaded', () => !client.closed, async (step: UploadStep) => {
     if (step.kind === 'folder') return void (await client.mkdir(step.remote));
-    if (plan.steps.length > 1 && pipelined(step)) {
-      // No bar: it would flash for a moment, several at once. The client takes its turn before anything awaits.
-      const result = await client.upload(step.local, step.remote);
-      reportTransfer(out, `uploaded ${transferSummary(result)}`, result, step.local, options.checksum);
-      return result;
-    }
-    const progress = await createProgress(`↑ ${step.remote}`, options.showProgress);
+    // An overlapped step calls the client before anything awaits: it takes its turn in step order.
+    const progress = overlapped(plan, step) ? NO_PROGRESS : await createProgress(`↑ ${step.remote}`, options.showProgress);
     const result = await client.upload(step.local, step.remote, progress.listener).finally(() => progress.stop());
     reportTransfer(out, `uploaded ${transferSummary(result)}`, result, step.local, options.checksum);
     return result;
-  }, window);
+  }, SMALL_FILES_OVERLAP);
 }
 
 export async function downloadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planDownload(sources, options, remoteView(client));
-  const pipelined = (step: DownloadStep) => step.kind === 'file' && isSmallFile(step.size);
-  const window = { ...TRANSFER_WINDOW, overlaps: pipelined };
   await runPlan(plan, out, 'downloaded', () => !client.closed, async (step: DownloadStep) => {
     if (step.kind === 'folder') {
       return void (await mkdir(step.local, { recursive: true }).catch((err: unknown) => {
         throw localError(err, `cannot create the folder ${step.local}`);
       }));
     }
-    const report = (result: TransferResult) => {
-      reportTransfer(out, `downloaded ${transferSummary(result)} to ${step.local}`, result, step.local, options.checksum);
-      return result;
-    };
-    if (plan.steps.length > 1 && pipelined(step)) return report(await client.download(step.remote, step.local, { force: options.force }));
-    const progress = await createProgress(`↓ ${step.remote}`, options.showProgress);
+    const progress = overlapped(plan, step) ? NO_PROGRESS : await createProgress(`↓ ${step.remote}`, options.showProgress);
     const result = await client
       .download(step.remote, step.local, { force: options.force, onProgress: progress.listener })
       .finally(() => progress.stop());
-    return report(result);
-  }, window);
+    reportTransfer(out, `downloaded ${transferSummary(result)} to ${step.local}`, result, step.local, options.checksum);
+    return result;
+  }, SMALL_FILES_OVERLAP);
 }
 
 /** The server as the planner sees it: a missing path is undefined, not an error. */

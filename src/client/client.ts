@@ -193,13 +193,8 @@ export class LpfClient {
    * Uploads a local file; the server stores it under `remoteName` only once every byte arrived intact.
    * If an earlier upload of the same unchanged file was cut off, only the rest is sent.
    */
-  async upload(localPath: string, remoteName: string, onProgress?: ProgressListener): Promise<TransferResult> {
-    const turn = this.#queue.take();
-    try {
-      return await this.#upload(turn, localPath, remoteName, onProgress);
-    } finally {
-      turn.finish();
-    }
+  upload(localPath: string, remoteName: string, onProgress?: ProgressListener): Promise<TransferResult> {
+    return this.#inTurn((turn) => this.#upload(turn, localPath, remoteName, onProgress));
   }
 
   async #upload(turn: Turn, localPath: string, remoteName: string, onProgress?: ProgressListener): Promise<TransferResult> {
@@ -239,9 +234,8 @@ export class LpfClient {
    * Downloads a file to `localPath` through a partial file beside it, renamed into place once complete
    * and verified. A partial left by a cut-off download of the same, unchanged file is continued.
    */
-  async download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
-    const turn = this.#queue.take();
-    try {
+  download(remoteName: string, localPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
+    return this.#inTurn(async (turn) => {
       const name = normalizeRemotePath(remoteName);
       if (!options.force) await refuseExisting(localPath);
       const started = performance.now();
@@ -252,10 +246,8 @@ export class LpfClient {
       this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
       turn.sent();
       await turn.earlierDone;
-      return await this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
-    } finally {
-      turn.finish();
-    }
+      return this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
+    });
   }
 
   async #receiveDownload(
@@ -333,15 +325,22 @@ export class LpfClient {
     });
   }
 
-  /** Runs a command that must have the connection to itself, after every command started before it. */
-  async #exclusive<T>(task: () => Promise<T>): Promise<T> {
+  /** Runs a command in its turn, taken now (so turns follow call order), and ends the turn however it ends. */
+  async #inTurn<T>(command: (turn: Turn) => Promise<T>): Promise<T> {
     const turn = this.#queue.take();
     try {
-      await turn.earlierDone;
-      return await task();
+      return await command(turn);
     } finally {
       turn.finish();
     }
+  }
+
+  /** Runs a command that must have the connection to itself, after every command started before it. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.#inTurn(async (turn) => {
+      await turn.earlierDone;
+      return task();
+    });
   }
 
   /** Sends one request (made inside the turn, so a bad name fails in order) and expects one answer. */

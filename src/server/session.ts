@@ -91,10 +91,8 @@ export class Session {
   #owed = 0;
   /** The closing error has been sent: no answer may follow it. */
   #ending = false;
-  /** Names of the uploads committing in the background (a name may be there more than once). */
-  readonly #committing = new Map<string, number>();
-  /** The answers of the uploads committing in the background, oldest first: resolve once sent. */
-  readonly #storing: Promise<void>[] = [];
+  /** The uploads committing in the background, oldest first; `answered` resolves once their answer is sent. */
+  readonly #storing: { name: string; answered: Promise<void> }[] = [];
 
   constructor(socket: Socket, id: number, ctx: SessionContext) {
     this.#ctx = ctx;
@@ -402,7 +400,7 @@ export class Session {
     const name = normalizeRemotePath(message.name);
     const user = this.#requireUser();
     // The same name committing in the background: this upload must replace it, not race it.
-    if (this.#committing.has(name)) await this.#answered();
+    if (this.#storing.some((s) => s.name === name)) await this.#answered();
     if (this.#ended()) return;
     const { limits, quota, storage } = this.#ctx;
     if (message.size > limits.maxFileSize) {
@@ -469,7 +467,7 @@ export class Session {
     }
     this.#upload = undefined;
     // At the limit, wait for the oldest store to be answered (not for every answer owed).
-    if (this.#storing.length >= MAX_COMMITTING) await this.#storing[0];
+    if (this.#storing.length >= MAX_COMMITTING) await this.#storing[0]?.answered;
     if (this.#ended()) {
       // The connection ended while this upload waited its turn to be stored: it will never be answered.
       await upload.sink.abort();
@@ -496,18 +494,17 @@ export class Session {
         return err;
       },
     );
-    this.#committing.set(name, (this.#committing.get(name) ?? 0) + 1);
-    const answered = this.#queueAnswer(async () => {
-      // The chain must never reject: every later answer hangs on it.
-      const outcome = await committing.catch((err: unknown) => err);
-      const left = (this.#committing.get(name) ?? 1) - 1;
-      if (left === 0) this.#committing.delete(name);
-      else this.#committing.set(name, left);
-      if (outcome === true) this.#send({ type: 'stored', name, size, sha256 });
-      else this.#refused('upload', outcome, (m) => this.#send(m), true);
-    });
-    this.#storing.push(answered);
-    void answered.then(() => this.#storing.splice(this.#storing.indexOf(answered), 1));
+    const entry = {
+      name,
+      answered: this.#queueAnswer(async () => {
+        // The chain must never reject: every later answer hangs on it.
+        const outcome = await committing.catch((err: unknown) => err);
+        if (outcome === true) this.#send({ type: 'stored', name, size, sha256 });
+        else this.#refused('upload', outcome, (m) => this.#send(m), true);
+      }),
+    };
+    this.#storing.push(entry);
+    void entry.answered.then(() => this.#storing.splice(this.#storing.indexOf(entry), 1));
   }
 
   /** Drops the upload in progress and its partial data (it failed: nothing of it may be resumed). */

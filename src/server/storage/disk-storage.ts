@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { LpfError } from '../../errors.js';
 import { BLOCK_SIZE, ContentHasher, joinRemote, remoteBaseName, type ListEntry } from '../../protocol/index.js';
 import { openDurableFile, syncDirectory } from '../../util/durable-file.js';
+import { retryAfterMakingFolder } from '../../util/missing-folder.js';
 import { hashFileStart } from '../../util/read-range.js';
 import { resumePoint } from '../../util/partial-file.js';
 import { DiskUpload, type UploadPaths } from './disk-upload.js';
@@ -133,14 +134,15 @@ export class DiskStorage implements Storage {
         paths,
         resumable,
         start,
+        // The folders may have been removed behind the server's back (an admin's clean-up): made again then.
         (path, offset) =>
-          this.openPartial(path, offset).catch(async (err: unknown) => {
-            // The folders were removed behind the server's back (an admin's clean-up): make them again.
-            if (!isCode(err, 'ENOENT')) throw err;
-            this.#prepared.delete(user);
-            await this.#prepare(user);
-            return this.openPartial(path, offset);
-          }),
+          retryAfterMakingFolder(
+            () => this.openPartial(path, offset),
+            () => {
+              this.#prepared.delete(user);
+              return this.#prepare(user);
+            },
+          ),
         () => this.#active.delete(activeKey),
         (err) => storageError(err, 'store the file'),
       );

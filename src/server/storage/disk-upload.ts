@@ -7,6 +7,7 @@
 import { type WriteStream } from 'node:fs';
 import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { syncDirectory } from '../../util/durable-file.js';
+import { retryAfterMakingFolder } from '../../util/missing-folder.js';
 import { PartialStreams, type PartialFiles } from '../../util/partial-file.js';
 import { writeMeta } from './file-meta.js';
 import type { UploadSink } from './storage.js';
@@ -82,12 +83,9 @@ export class DiskUpload implements UploadSink {
       await this.#files.close();
       const info = await stat(data);
       const previous = await lstat(finalPath).catch(() => undefined);
-      await rename(data, finalPath).catch(async (err: unknown) => {
-        // Only the top folder is made again: a missing folder the user made is an error, as it was at the start.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || finalDir !== userRoot) throw err;
-        await mkdir(userRoot, { recursive: true, mode: 0o700 });
-        await rename(data, finalPath);
-      });
+      // Only the top folder is made again: a missing folder the user made is an error, as it was at the start.
+      const makeTop = () => mkdir(userRoot, { recursive: true, mode: 0o700 });
+      await (finalDir === userRoot ? retryAfterMakingFolder(() => rename(data, finalPath), makeTop) : rename(data, finalPath));
       await syncDirectory(finalDir);
       // After the data: a crash in between leaves metadata whose size and mtime do not match, which is ignored.
       // Not flushed, and a failure is no failure of the upload (the file is in place): metadata is a

@@ -6,6 +6,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { retryAfterMakingFolder } from '../../util/missing-folder.js';
 import { BLOCK_SIZE, splitDigests } from '../../protocol/index.js';
 
 export interface FileMeta {
@@ -27,13 +28,10 @@ export function encodeMeta(meta: FileMeta): Buffer {
  */
 export async function writeMeta(path: string, meta: FileMeta): Promise<void> {
   const content = encodeMeta(meta);
-  try {
-    await writeFile(path, content, { mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFile(path, content, { mode: 0o600 });
-  }
+  await retryAfterMakingFolder(
+    () => writeFile(path, content, { mode: 0o600 }),
+    () => mkdir(dirname(path), { recursive: true, mode: 0o700 }),
+  );
 }
 
 /** The metadata at `path` if it exists, parses, and still describes a file of this size and mtime. */
