@@ -5,8 +5,12 @@
 import { LpfError } from '../errors.js';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH } from './constants.js';
 
-// C0 controls, DEL and C1 controls: invisible, and some terminals act on them.
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
+/**
+ * C0 controls, DEL and C1 controls (invisible, and some terminals act on them), and the bidirectional
+ * formatting characters (ALM, LRM, RLM, the embeddings and overrides U+202A–U+202E, the isolates
+ * U+2066–U+2069), which reorder what is shown: "\u202ecod.exe" would read as "exe.doc".
+ */
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 /**
  * Checks a remote file name and returns it in Unicode NFC, so that the same
@@ -19,7 +23,7 @@ export function normalizeRemoteName(name: string): string {
   if (nfc.length === 0) throw bad('the name is empty');
   if (nfc === '.' || nfc === '..') throw bad('"." and ".." are not file names');
   if (nfc.includes('/') || nfc.includes('\\')) throw bad('a name may not contain "/" or "\\"');
-  if (CONTROL_CHARS.test(nfc)) throw bad('a name may not contain NUL or control characters');
+  if (CONTROL_CHARS.test(nfc)) throw bad('a name may not contain NUL, control characters or bidirectional formatting characters');
   if (Buffer.byteLength(nfc, 'utf8') > MAX_NAME_BYTES) throw bad(`the name is over ${MAX_NAME_BYTES} bytes in UTF-8`);
   if (!nfc.isWellFormed()) throw bad('the name has an unpaired surrogate');
   return nfc;
@@ -41,7 +45,7 @@ export function normalizeRemotePath(path: string, options: { allowTop?: boolean 
     if (options.allowTop) return '';
     throw bad(nfc.length === 0 ? 'the path is empty' : 'the top folder itself cannot be used here');
   }
-  if (parts.length > MAX_PATH_DEPTH) throw bad(`more than ${MAX_PATH_DEPTH} folders deep`);
+  if (parts.length > MAX_PATH_DEPTH) throw bad(`${parts.length} names deep, over ${MAX_PATH_DEPTH} (the folders and the name itself count)`);
   const normalized = parts.map((part) => normalizeRemoteName(part)).join('/');
   if (Buffer.byteLength(normalized, 'utf8') > MAX_PATH_BYTES) throw bad(`the path is over ${MAX_PATH_BYTES} bytes in UTF-8`);
   return normalized;
