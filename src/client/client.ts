@@ -246,7 +246,7 @@ export class LpfClient {
       this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
       turn.sent();
       await turn.earlierDone;
-      return this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
+      return this.#inStep((exchangeOver) => this.#receiveDownload(name, localPath, partial, resume, started, options, exchangeOver));
     });
   }
 
@@ -257,6 +257,7 @@ export class LpfClient {
     resume: ResumableDownload | undefined,
     started: number,
     options: DownloadOptions,
+    exchangeOver: () => void,
   ): Promise<TransferResult> {
     // Input stays held until the partial file is open and receiving: DATA follows this answer at once,
     // and releasing delivers what is already buffered there and then.
@@ -270,16 +271,23 @@ export class LpfClient {
     } finally {
       this.#conn.release();
     }
+    let placing = false;
     try {
       const sha256 = await receiving();
+      // Every byte and the end are in: whatever fails locally from here on concerns this file only.
+      exchangeOver();
       if (!options.force) await refuseExisting(localPath);
-      await partial.complete();
+      placing = true;
+      await partial.complete().catch((err: unknown) => {
+        throw localError(err, `cannot create ${localPath}`);
+      });
       return { name, size: file.size, sha256, ms: performance.now() - started, resumedFrom: file.offset };
     } catch (err) {
-      // Damaged data must not be resumed from; anything else (a cut connection) keeps the partial for next time.
+      // Damaged data must not be resumed from, nor data that cannot be put in place; anything else (a cut
+      // connection, a target that exists) keeps the partial for next time.
       const code = (err as LpfError).code;
       const damaged = code === 'LPF_ERR_CHECKSUM' || code === 'LPF_ERR_SIZE_MISMATCH' || code === 'LPF_ERR_PROTOCOL';
-      if (damaged || !partial.keepsPartial) {
+      if (damaged || placing || !partial.keepsPartial) {
         writer.abandon();
         await partial.discard();
       } else {
@@ -359,14 +367,19 @@ export class LpfClient {
   /**
    * Runs the part of a command after its request was sent. A refusal from the
    * server (one of COMMAND_ERRORS) leaves the connection in step for the next
-   * command; any other failure may leave data in flight, so it ends the connection.
+   * command, and so does any failure after the task called `exchangeOver`;
+   * any other failure may leave data in flight, so it ends the connection.
    */
-  async #inStep<T>(task: () => Promise<T>): Promise<T> {
+  async #inStep<T>(task: (exchangeOver: () => void) => Promise<T>): Promise<T> {
+    // Called by the task once every answer of the command is read: a failure after that leaves the connection in step.
+    let over = false;
     try {
-      return await task();
+      return await task(() => {
+        over = true;
+      });
     } catch (err) {
       const error = toLpfError(err);
-      if (!COMMAND_ERRORS.has(error.code)) this.#conn.close(error);
+      if (!over && !COMMAND_ERRORS.has(error.code)) this.#conn.close(error);
       throw err;
     }
   }

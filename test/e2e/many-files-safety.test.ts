@@ -137,4 +137,37 @@ describe('many files, safely', () => {
     assert.equal(await readFile(join(out, 'names', 'plain'), 'utf8'), 'plain');
     assert.equal((await stat(join(out, 'names', NFC))).isFile(), true);
   });
+
+  test('names of 239 to 255 bytes download, alone and in a tree; a name the local disk cannot hold fails alone', async () => {
+    const long = `${'L'.repeat(251)}.bin`; // 255 bytes: the longest name the server takes
+    const near = `${'\u00e9'.repeat(119)}.txt`; // 242 bytes in UTF-8
+    await mkdir(stored('long'));
+    await writeFile(stored(`long/${long}`), 'longest');
+    await writeFile(stored(`long/${near}`), 'near');
+    await writeFile(stored('long/z'), 'z');
+
+    const one = join(dir.path, 'one');
+    await mkdir(one);
+    const single = await runLpf([server.address, '-download', `long/${long}`, '--to', `${one}/`], { env: ann });
+    assert.equal(single.code, 0, single.stderr);
+    assert.equal(await readFile(join(one, long), 'utf8'), 'longest');
+    assert.deepEqual(await readdir(one), [long], 'no side file is left');
+
+    const tree = await runLpf([server.address, '-download', '-r', 'long', '--to', `${join(dir.path, 'tree')}/`], { env: ann });
+    assert.equal(tree.code, 0, tree.stderr);
+    assert.deepEqual((await readdir(join(dir.path, 'tree', 'long'))).sort(), [long, near, 'z'].sort());
+
+    // Here the folder's path is so long that the name no longer fits in PATH_MAX (4096 bytes), though the
+    // side files' shorter names do: the local file system cannot hold this name, and says so.
+    let deep = join(dir.path, 'deep');
+    while (deep.length < 3600) deep = join(deep, 'p'.repeat(200));
+    deep = join(deep, 'q'.repeat(3845 - deep.length - 1));
+    assert.equal(deep.length, 3845);
+    await mkdir(deep, { recursive: true });
+    const cramped = await runLpf([server.address, '-download', '-r', 'long', '--to', `${deep}/`], { env: ann });
+    assert.equal(cramped.code, 9, cramped.stderr);
+    assert.match(cramped.stderr, /cannot create .*L{251}\.bin: the name or path is too long for the local file system \[LPF_ERR_LOCAL_IO\]/);
+    assert.match(cramped.stderr, /1 of 3 could not be downloaded/);
+    assert.deepEqual((await readdir(join(deep, 'long'))).sort(), [near, 'z'].sort(), 'the others are there, and no side file is left');
+  });
 });
