@@ -4,10 +4,15 @@
  * Real lpf and lpf-server processes on loopback.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { writeRandomFile } from '../helpers/files.js';
+import { startHoldingProxy } from '../helpers/holding-proxy.js';
+import { asUser, collect, spawnLpf, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+
+const MiB = 1024 * 1024;
 
 const NFC = 'caf\u00e9';
 const NFD = 'cafe\u0301';
@@ -169,5 +174,44 @@ describe('many files, safely', () => {
     assert.match(cramped.stderr, /cannot create .*L{251}\.bin: the name or path is too long for the local file system \[LPF_ERR_LOCAL_IO\]/);
     assert.match(cramped.stderr, /1 of 3 could not be downloaded/);
     assert.deepEqual((await readdir(join(deep, 'long'))).sort(), [near, 'z'].sort(), 'the others are there, and no side file is left');
+  });
+
+  test('a file overwritten in place while it is uploaded is not stored, and the next file still goes', async () => {
+    // The change must land after the upload began and before it ended, whatever the machine's speed: a
+    // proxy stops passing the upload on after 4 MiB, so lpf cannot read much further (its socket backs
+    // up) while the file is changed; then the proxy lets it finish. The file is dated 2020, so the write
+    // moves its modification time however coarse the clock.
+    const proxy = await startHoldingProxy(server.port);
+    try {
+      const big = join(dir.path, 'changing.bin');
+      const size = 64 * MiB;
+      await writeRandomFile(big, size);
+      await utimes(big, new Date('2020-01-01'), new Date('2020-01-01'));
+      const next = join(dir.path, 'next.txt');
+      await writeFile(next, 'the next file');
+
+      const held = proxy.holdAfter(4 * MiB);
+      const child = spawnLpf([proxy.address, '-upload', big, next, '--to', 'changed/'], { env: ann });
+      const run = collect(child, 60_000);
+      await held;
+      const fd = openSync(big, 'r+');
+      try {
+        writeSync(fd, Buffer.alloc(MiB, 0x5a), 0, MiB, 0); // sent already
+        writeSync(fd, Buffer.alloc(MiB, 0x5a), 0, MiB, size - MiB); // not read yet
+      } finally {
+        closeSync(fd);
+      }
+      proxy.release();
+      const r = await run;
+
+      assert.equal(r.code, 9, r.stderr);
+      assert.match(r.stderr, /changing\.bin changed while it was being uploaded; it was not stored.*\[LPF_ERR_LOCAL_IO\]/);
+      assert.match(r.stderr, /1 of 2 could not be uploaded/);
+      await assert.rejects(stat(stored('changed/changing.bin')), { code: 'ENOENT' });
+      assert.equal(await readFile(stored('changed/next.txt'), 'utf8'), 'the next file');
+      assert.deepEqual(await readdir(join(server.root, 'partial', 'ann')), [], 'no partial is kept');
+    } finally {
+      await proxy.close();
+    }
   });
 });
