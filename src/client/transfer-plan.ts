@@ -8,7 +8,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { LpfError, toLpfError, type ErrorCode } from '../errors.js';
 import { localError } from './local-error.js';
-import { joinRemote, normalizeRemoteName, normalizeRemotePath, remoteBaseName, type ListEntry } from '../protocol/index.js';
+import { joinRemote, normalizeRemoteName, normalizeRemotePath, quoteName, remoteBaseName, type ListEntry } from '../protocol/index.js';
 
 export type UploadStep = { kind: 'folder'; remote: string } | { kind: 'file'; local: string; remote: string; size: number };
 export type DownloadStep = { kind: 'folder'; local: string } | { kind: 'file'; remote: string; local: string; size: number };
@@ -207,11 +207,11 @@ async function addRemoteTree(path: string, root: string, plan: Plan<DownloadStep
     try {
       relative = normalizeRemotePath(entry.name);
     } catch (err) {
-      plan.problems.push({ source: entry.name, error: naming(`${JSON.stringify(joinRemote(path, entry.name))}`, 'downloaded', err) });
+      plan.problems.push({ source: entry.name, error: naming(quoteName(joinRemote(path, entry.name)), 'downloaded', err) });
       continue;
     }
     const local = join(root, ...relative.split('/'));
-    const source = JSON.stringify(joinRemote(path, entry.name)); // as listed: a collision may come of normalising it
+    const source = quoteName(joinRemote(path, entry.name)); // as listed: a collision may come of normalising it
     if (entry.dir) {
       if (targets.claimFolder(local, source)) plan.steps.push({ kind: 'folder', local });
     } else if (targets.claimFile(local, source)) {

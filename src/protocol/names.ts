@@ -12,6 +12,13 @@ import { MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH } from './constants.js';
  */
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
+const EVERY_CONTROL_CHAR = new RegExp(CONTROL_CHARS.source, 'gu');
+
+/** A name in quotes for a message, with every character of CONTROL_CHARS written as \uXXXX, so that a terminal shows it and obeys none. */
+export function quoteName(name: string): string {
+  return JSON.stringify(name).replace(EVERY_CONTROL_CHAR, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * Checks a remote file name and returns it in Unicode NFC, so that the same
  * name typed on macOS (NFD) and Linux (NFC) is one file. A name is a single
@@ -19,7 +26,7 @@ export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202
  */
 export function normalizeRemoteName(name: string): string {
   const nfc = name.normalize('NFC');
-  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote name ${JSON.stringify(name)}: ${why}`);
+  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote name ${quoteName(name)}: ${why}`);
   if (nfc.length === 0) throw bad('the name is empty');
   if (nfc === '.' || nfc === '..') throw bad('"." and ".." are not file names');
   if (nfc.includes('/') || nfc.includes('\\')) throw bad('a name may not contain "/" or "\\"');
@@ -38,7 +45,7 @@ export function normalizeRemoteName(name: string): string {
  */
 export function normalizeRemotePath(path: string, options: { allowTop?: boolean } = {}): string {
   const nfc = path.normalize('NFC');
-  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote path ${JSON.stringify(path)}: ${why}`);
+  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote path ${quoteName(path)}: ${why}`);
   if (nfc.includes('\\')) throw bad('use "/" between folders; "\\" may not appear in a path');
   const parts = nfc.split('/').filter((part) => part.length > 0);
   if (parts.length === 0) {

@@ -13,6 +13,7 @@ import {
   normalizeRemoteName,
   normalizeRemotePath,
   normalizeUserName,
+  quoteName,
   remoteBaseName,
 } from '../../src/protocol/index.js';
 
@@ -44,6 +45,11 @@ describe('normalizeRemoteName', () => {
       assert.throws(() => normalizeRemoteName(`${c}cod.exe`), withCode('LPF_ERR_BAD_NAME'), JSON.stringify(c));
     }
     assert.equal(normalizeRemoteName('\u2065\u2029\u200d'), '\u2065\u2029\u200d', 'neighbours of the set stay allowed');
+  });
+
+  test('the refusal quotes the name with its control and bidi characters escaped, so the message reads as it is', () => {
+    assert.equal(quoteName('\u202ecod.exe\u0085'), '"\\u202ecod.exe\\u0085"');
+    assert.throws(() => normalizeRemoteName('\u202ecod.exe'), (err: Error) => err.message.includes('"\\u202ecod.exe"') && !err.message.includes('\u202e'));
   });
 
   test('refuses NUL and control characters', () => {
