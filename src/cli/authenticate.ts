@@ -76,10 +76,9 @@ export async function logoutCommand(ctx: AuthContext): Promise<void> {
 export async function whoamiCommand(ctx: AuthContext): Promise<void> {
   const fromEnv = credentialsFromEnv(process.env);
   if (fromEnv) {
-    const client = await withClient(ctx, (c) => passwordLogin(c, { ...fromEnv, register: false }));
-    client.close();
-    const user = fromEnv.user.toLowerCase();
-    return ctx.out.result(`${user} on ${ctx.server} (from LPF_USER)`, { server: ctx.server, user, via: 'environment' });
+    const { user, created } = await withEnvAccount(ctx, fromEnv);
+    const how = created ? 'from LPF_USER; the account was created, as LPF_REGISTER=1 asks' : 'from LPF_USER';
+    return ctx.out.result(`${user} on ${ctx.server} (${how})`, { server: ctx.server, user, via: 'environment', ...(created ? { created } : {}) });
   }
   const stored = await ctx.sessions.get(ctx.server);
   if (!stored) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', `not logged in to ${ctx.server}`);
@@ -93,6 +92,29 @@ export async function whoamiCommand(ctx: AuthContext): Promise<void> {
   }
   const expires = new Date(stored.expires).toISOString();
   ctx.out.result(`${stored.user} on ${ctx.server} (session until ${formatTime(stored.expires)})`, { server: ctx.server, user: stored.user, via: 'session', expires });
+}
+
+/**
+ * For -whoami: logs in with the environment's credentials. With LPF_REGISTER=1 an account that does not
+ * exist yet is created, as the next command would create it; one that exists is simply logged in to.
+ */
+async function withEnvAccount(ctx: AuthContext, creds: Credentials): Promise<{ user: string; created: boolean }> {
+  const client = await ctx.connect();
+  try {
+    try {
+      return { user: await client.login(creds.user, creds.password), created: false };
+    } catch (err) {
+      if (!creds.register || (err as LpfError).code !== 'LPF_ERR_AUTH') throw err;
+      // The account exists, so the login was refused for its password: that is the answer.
+      const user = await client.register(creds.user, creds.password).catch((refusal: unknown) => {
+        throw (refusal as LpfError).code === 'LPF_ERR_USER_EXISTS' ? err : refusal;
+      });
+      process.stderr.write(`Account "${user}" created.\n`);
+      return { user, created: true };
+    }
+  } finally {
+    client.close();
+  }
 }
 
 async function withClient(ctx: AuthContext, authenticate: (client: LpfClient) => Promise<unknown>): Promise<LpfClient> {

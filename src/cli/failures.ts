@@ -38,6 +38,11 @@ export class Failures {
     }
   }
 
+  /** How many failures so far. */
+  get count(): number {
+    return this.#list.length;
+  }
+
   /** After every item: throws when any failed, saying how many of `total`. */
   throwIfAny(total: number, verb: string): void {
     const [first] = this.#list;

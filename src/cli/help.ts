@@ -149,7 +149,8 @@ typed again, three tries in all); a script sets LPF_USER and LPF_PASSWORD.`,
   whoami: {
     usage: '-whoami',
     summary: 'show who the next command runs as',
-    description: 'Shows the account the next command to this server runs as: LPF_USER when set,\nelse the stored session, with its expiry.',
+    description:
+      'Shows the account the next command to this server runs as: LPF_USER when set (with\nLPF_REGISTER=1, the account is created if it does not exist yet), else the stored\nsession, with its expiry.',
     options: COMMON,
     examples: [lpf('-whoami')],
   },

@@ -123,6 +123,8 @@ async function runPlan<Step extends { kind: string; size?: number }>(
   const started = Date.now();
   let bytes = 0;
   let done = 0;
+  // A folder that could not be made is one more thing that failed: the count of failures never outruns the total.
+  let failedFolders = 0;
   const inFlight: { done: Promise<void>; bytes: number }[] = [];
   let inFlightBytes = 0;
   const oldestDone = async () => {
@@ -144,21 +146,23 @@ async function runPlan<Step extends { kind: string; size?: number }>(
       throw err;
     });
     outcome.catch(() => {}); // handled below, in its turn
-    const attempt = previous
-      .then(() => failures.attempt(() => outcome, () => connectedWhenFailed))
-      .then((result) => {
-        if (result) {
-          bytes += result.size - result.resumedFrom;
-          done++;
-        }
-      });
+    const attempt = previous.then(async () => {
+      const failedBefore = failures.count;
+      const result = await failures.attempt(() => outcome, () => connectedWhenFailed);
+      if (result) {
+        bytes += result.size - result.resumedFrom;
+        done++;
+      } else if (step.kind === 'folder' && failures.count > failedBefore) {
+        failedFolders++;
+      }
+    });
     attempt.catch(() => {}); // a lost connection fails every step in flight; the first one awaited reports it
     previous = attempt.catch(() => {});
     inFlight.push({ done: attempt, bytes: weight });
     inFlightBytes += weight;
   }
   while (inFlight.length > 0) await oldestDone();
-  const total = files + plan.problems.length;
+  const total = files + plan.problems.length + failedFolders;
   const ms = Date.now() - started;
   if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(ms)}, ${formatRate(bytes, ms)}`, {});
   failures.throwIfAny(total, verb);

@@ -205,18 +205,20 @@ export class LpfClient {
       const info = await handle.stat();
       if (!info.isFile()) throw new LpfError('LPF_ERR_LOCAL_IO', `${localPath} is not a regular file`);
       const size = info.size;
-      if (isSmallFile(size)) return await this.#uploadSmall(turn, handle, name, size, onProgress);
+      if (isSmallFile(size)) return await this.#uploadSmall(turn, handle, info, localPath, name, onProgress);
       const key = await contentKey(localPath, info);
       await turn.earlierDone;
       this.#conn.send({ type: 'upload', name, size, key });
-      return await this.#inStep(async () => {
+      return await this.#inStep(async (exchangeOver) => {
         const { offset } = await this.#expect('ready');
         if (offset > size) throw new LpfError('LPF_ERR_PROTOCOL', `the server offered to resume at ${offset}, past the end`);
         const hasher = new ContentHasher();
         // What the server already holds is not sent again, but it is hashed here: the checksum covers the whole file.
         await hashFileStart(handle, offset, hasher).catch(rethrowLocal);
         onProgress?.(offset, size);
-        await this.#sendRange(handle, offset, size, hasher, onProgress);
+        const whole = await this.#sendRange(handle, offset, size, hasher, onProgress);
+        // Every byte was read once and not again: a change while it was read shows in its size or times.
+        if (!whole || (await changedSince(handle, info))) await this.#abandonUpload(changedWhileRead(localPath), exchangeOver);
         const sha256 = hasher.digest();
         this.#conn.send({ type: 'end', sha256 });
         const stored = await this.#expect('stored');
@@ -246,7 +248,7 @@ export class LpfClient {
       this.#conn.send({ type: 'download', name, ...(resume ? { offset: resume.offset, size: resume.size, mtime: resume.mtime } : {}) });
       turn.sent();
       await turn.earlierDone;
-      return this.#inStep(() => this.#receiveDownload(name, localPath, partial, resume, started, options));
+      return this.#inStep((exchangeOver) => this.#receiveDownload(name, localPath, partial, resume, started, options, exchangeOver));
     });
   }
 
@@ -257,6 +259,7 @@ export class LpfClient {
     resume: ResumableDownload | undefined,
     started: number,
     options: DownloadOptions,
+    exchangeOver: () => void,
   ): Promise<TransferResult> {
     // Input stays held until the partial file is open and receiving: DATA follows this answer at once,
     // and releasing delivers what is already buffered there and then.
@@ -270,16 +273,23 @@ export class LpfClient {
     } finally {
       this.#conn.release();
     }
+    let placing = false;
     try {
       const sha256 = await receiving();
+      // Every byte and the end are in: whatever fails locally from here on concerns this file only.
+      exchangeOver();
       if (!options.force) await refuseExisting(localPath);
-      await partial.complete();
+      placing = true;
+      await partial.complete().catch((err: unknown) => {
+        throw localError(err, `cannot create ${localPath}`);
+      });
       return { name, size: file.size, sha256, ms: performance.now() - started, resumedFrom: file.offset };
     } catch (err) {
-      // Damaged data must not be resumed from; anything else (a cut connection) keeps the partial for next time.
+      // Damaged data must not be resumed from, nor data that cannot be put in place; anything else (a cut
+      // connection, a target that exists) keeps the partial for next time.
       const code = (err as LpfError).code;
       const damaged = code === 'LPF_ERR_CHECKSUM' || code === 'LPF_ERR_SIZE_MISMATCH' || code === 'LPF_ERR_PROTOCOL';
-      if (damaged || !partial.keepsPartial) {
+      if (damaged || placing || !partial.keepsPartial) {
         writer.abandon();
         await partial.discard();
       } else {
@@ -296,14 +306,17 @@ export class LpfClient {
    * first answer is read, so many small files cost no round trip each. (A
    * server that refuses the request drops the data and end that follow it.)
    */
-  async #uploadSmall(turn: Turn, handle: FileHandle, name: string, size: number, onProgress?: ProgressListener): Promise<TransferResult> {
+  async #uploadSmall(turn: Turn, handle: FileHandle, info: Stats, localPath: string, name: string, onProgress?: ProgressListener): Promise<TransferResult> {
     const started = performance.now();
+    const size = info.size;
     const content = Buffer.allocUnsafe(size);
     for (let at = 0; at < size; ) {
       const { bytesRead } = await handle.read(content, at, size - at, at).catch(rethrowLocal);
-      if (bytesRead === 0) throw new LpfError('LPF_ERR_LOCAL_IO', 'the local file changed size while it was being read');
+      if (bytesRead === 0) throw changedWhileRead(localPath);
       at += bytesRead;
     }
+    // Checked before anything is sent: what goes is exactly what was read, so only a change meanwhile can mix it.
+    if (await changedSince(handle, info)) throw changedWhileRead(localPath);
     const hasher = new ContentHasher();
     hasher.update(content);
     const sha256 = hasher.digest();
@@ -359,14 +372,19 @@ export class LpfClient {
   /**
    * Runs the part of a command after its request was sent. A refusal from the
    * server (one of COMMAND_ERRORS) leaves the connection in step for the next
-   * command; any other failure may leave data in flight, so it ends the connection.
+   * command, and so does any failure after the task called `exchangeOver`;
+   * any other failure may leave data in flight, so it ends the connection.
    */
-  async #inStep<T>(task: () => Promise<T>): Promise<T> {
+  async #inStep<T>(task: (exchangeOver: () => void) => Promise<T>): Promise<T> {
+    // Called by the task once every answer of the command is read: a failure after that leaves the connection in step.
+    let over = false;
     try {
-      return await task();
+      return await task(() => {
+        over = true;
+      });
     } catch (err) {
       const error = toLpfError(err);
-      if (!COMMAND_ERRORS.has(error.code)) this.#conn.close(error);
+      if (!over && !COMMAND_ERRORS.has(error.code)) this.#conn.close(error);
       throw err;
     }
   }
@@ -392,8 +410,25 @@ export class LpfClient {
     this.#serverAgent = welcome.agent;
   }
 
-  /** Sends bytes [start, size) of the file as DATA, hashing them, with backpressure. */
-  async #sendRange(handle: FileHandle, start: number, size: number, hasher: ContentHasher, onProgress?: ProgressListener): Promise<void> {
+  /**
+   * Makes the server discard an upload whose DATA is out, so that nothing of it is stored: the protocol
+   * has no cancel, but an `end` whose checksum cannot match (or that follows too few bytes) is refused
+   * with a code that keeps the connection, and the partial data is deleted. Then fails with `why`.
+   */
+  async #abandonUpload(why: LpfError, exchangeOver: () => void): Promise<never> {
+    this.#conn.send({ type: 'end', sha256: ABANDONED_UPLOAD });
+    try {
+      await this.#expect('stored');
+    } catch (err) {
+      if (!COMMAND_ERRORS.has(toLpfError(err).code)) throw err;
+      exchangeOver();
+      throw why;
+    }
+    throw new LpfError('LPF_ERR_PROTOCOL', 'the server stored an upload whose checksum cannot match');
+  }
+
+  /** Sends bytes [start, size) of the file as DATA, hashing them, with backpressure; false if the file ended early. */
+  async #sendRange(handle: FileHandle, start: number, size: number, hasher: ContentHasher, onProgress?: ProgressListener): Promise<boolean> {
     // The server may refuse mid-way (disk full): stop sending and report its reason.
     const stopped = () => this.#failure !== undefined || this.#inbox.length > 0;
     const reader = { read: async (buffer: Buffer, position: number, length: number) => (await handle.read(buffer, 0, length, position)).bytesRead };
@@ -407,11 +442,9 @@ export class LpfClient {
         return true;
       },
     }).catch(rethrowLocal);
-    if (sent !== size) {
-      // Either the server answered early (its answer is in the inbox) or the file changed under us.
-      if (stopped()) await this.#expect('stored');
-      throw new LpfError('LPF_ERR_LOCAL_IO', 'the local file changed size while it was being sent');
-    }
+    // The server answered early (its answer, an error, is in the inbox): that is the outcome.
+    if (sent !== size && stopped()) await this.#expect('stored');
+    return sent === size;
   }
 
   /**
@@ -537,6 +570,22 @@ async function refuseExisting(path: string): Promise<void> {
 async function contentKey(path: string, info: Stats): Promise<string> {
   const real = await realpath(path).catch(() => path);
   return createHash('sha256').update(`${real}\0${info.size}\0${info.mtimeMs}\0${info.ino}\0${info.dev}`).digest('hex');
+}
+
+/**
+ * The checksum an upload is ended with to have it discarded: no content hashes to 64 zeros, so the
+ * server answers LPF_ERR_CHECKSUM (or LPF_ERR_SIZE_MISMATCH, when too few bytes came) and stores nothing.
+ */
+const ABANDONED_UPLOAD = '0'.repeat(64);
+
+/** Whether the open file's size, modification or change time moved since `before` (a write moves them; a read does not). */
+async function changedSince(handle: FileHandle, before: Stats): Promise<boolean> {
+  const now = await handle.stat().catch(rethrowLocal);
+  return now.size !== before.size || now.mtimeMs !== before.mtimeMs || now.ctimeMs !== before.ctimeMs;
+}
+
+function changedWhileRead(path: string): LpfError {
+  return new LpfError('LPF_ERR_LOCAL_IO', `${path} changed while it was being uploaded; it was not stored (send it again once it is still)`);
 }
 
 function rethrowLocal(err: unknown): never {

@@ -5,6 +5,7 @@
  * cut off leaves them; the next download of the same unchanged file continues
  * after the last whole block, without re-reading what is there.
  */
+import { createHash } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BLOCK_SIZE, ContentHasher } from '../protocol/index.js';
@@ -37,8 +38,8 @@ export class LocalPartial {
     this.#target = target;
     this.#name = remoteName;
     this.#server = server;
-    const data = join(dirname(target), `.${basename(target)}.lpf-part`);
-    this.#files = { data, blocks: `${data}.blocks` };
+    const data = join(dirname(target), partialName(basename(target)));
+    this.#files = { data, blocks: `${data}${LONGEST_SIDE_SUFFIX}` };
     this.#infoPath = `${data}.json`;
   }
 
@@ -91,6 +92,23 @@ export class LocalPartial {
   async #removeData(): Promise<void> {
     await Promise.all([rm(this.#files.data, { force: true }), rm(this.#files.blocks, { force: true })]);
   }
+}
+
+/** The longest file name the common local file systems hold, in bytes (ext4, XFS, btrfs; others allow more). */
+const MAX_LOCAL_NAME_BYTES = 255;
+const PART = '.lpf-part';
+/** The longest side file's suffix after the data file's name. */
+const LONGEST_SIDE_SUFFIX = '.blocks';
+
+/**
+ * The data file's name for a download to `name`: `.NAME.lpf-part` while every side file's name fits in
+ * MAX_LOCAL_NAME_BYTES; for a longer NAME (any name the server holds may be up to 255 bytes), a digest
+ * of it instead, `.lpf-<32 hex>.lpf-part`, the same on every attempt so that a cut-off download still resumes.
+ */
+export function partialName(name: string): string {
+  const plain = `.${name}${PART}`;
+  if (Buffer.byteLength(plain + LONGEST_SIDE_SUFFIX, 'utf8') <= MAX_LOCAL_NAME_BYTES) return plain;
+  return `.lpf-${createHash('sha256').update(name).digest('hex').slice(0, 32)}${PART}`;
 }
 
 /** Writes arriving data to the partial, hashing it and keeping each whole block's digest beside it. */

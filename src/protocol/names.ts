@@ -5,8 +5,19 @@
 import { LpfError } from '../errors.js';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH } from './constants.js';
 
-// C0 controls, DEL and C1 controls: invisible, and some terminals act on them.
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
+/**
+ * C0 controls, DEL and C1 controls (invisible, and some terminals act on them), and the bidirectional
+ * formatting characters (ALM, LRM, RLM, the embeddings and overrides U+202A–U+202E, the isolates
+ * U+2066–U+2069), which reorder what is shown: "\u202ecod.exe" would read as "exe.doc".
+ */
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+const EVERY_CONTROL_CHAR = new RegExp(CONTROL_CHARS.source, 'gu');
+
+/** A name in quotes for a message, with every character of CONTROL_CHARS written as \uXXXX, so that a terminal shows it and obeys none. */
+export function quoteName(name: string): string {
+  return JSON.stringify(name).replace(EVERY_CONTROL_CHAR, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`);
+}
 
 /**
  * Checks a remote file name and returns it in Unicode NFC, so that the same
@@ -15,11 +26,11 @@ export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
  */
 export function normalizeRemoteName(name: string): string {
   const nfc = name.normalize('NFC');
-  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote name ${JSON.stringify(name)}: ${why}`);
+  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote name ${quoteName(name)}: ${why}`);
   if (nfc.length === 0) throw bad('the name is empty');
   if (nfc === '.' || nfc === '..') throw bad('"." and ".." are not file names');
   if (nfc.includes('/') || nfc.includes('\\')) throw bad('a name may not contain "/" or "\\"');
-  if (CONTROL_CHARS.test(nfc)) throw bad('a name may not contain NUL or control characters');
+  if (CONTROL_CHARS.test(nfc)) throw bad('a name may not contain NUL, control characters or bidirectional formatting characters');
   if (Buffer.byteLength(nfc, 'utf8') > MAX_NAME_BYTES) throw bad(`the name is over ${MAX_NAME_BYTES} bytes in UTF-8`);
   if (!nfc.isWellFormed()) throw bad('the name has an unpaired surrogate');
   return nfc;
@@ -34,14 +45,14 @@ export function normalizeRemoteName(name: string): string {
  */
 export function normalizeRemotePath(path: string, options: { allowTop?: boolean } = {}): string {
   const nfc = path.normalize('NFC');
-  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote path ${JSON.stringify(path)}: ${why}`);
+  const bad = (why: string) => new LpfError('LPF_ERR_BAD_NAME', `invalid remote path ${quoteName(path)}: ${why}`);
   if (nfc.includes('\\')) throw bad('use "/" between folders; "\\" may not appear in a path');
   const parts = nfc.split('/').filter((part) => part.length > 0);
   if (parts.length === 0) {
     if (options.allowTop) return '';
     throw bad(nfc.length === 0 ? 'the path is empty' : 'the top folder itself cannot be used here');
   }
-  if (parts.length > MAX_PATH_DEPTH) throw bad(`more than ${MAX_PATH_DEPTH} folders deep`);
+  if (parts.length > MAX_PATH_DEPTH) throw bad(`${parts.length} names deep, over ${MAX_PATH_DEPTH} (the folders and the name itself count)`);
   const normalized = parts.map((part) => normalizeRemoteName(part)).join('/');
   if (Buffer.byteLength(normalized, 'utf8') > MAX_PATH_BYTES) throw bad(`the path is over ${MAX_PATH_BYTES} bytes in UTF-8`);
   return normalized;

@@ -13,6 +13,7 @@ import {
   normalizeRemoteName,
   normalizeRemotePath,
   normalizeUserName,
+  quoteName,
   remoteBaseName,
 } from '../../src/protocol/index.js';
 
@@ -37,6 +38,18 @@ describe('normalizeRemoteName', () => {
     for (const name of ['', '.', '..', '/', 'a/b', '/etc', 'a/', '../x', '\\', 'a\\b', '..\\x']) {
       assert.throws(() => normalizeRemoteName(name), withCode('LPF_ERR_BAD_NAME'), JSON.stringify(name));
     }
+  });
+
+  test('refuses the bidirectional formatting characters, which reorder what a terminal shows', () => {
+    for (const c of ['\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069']) {
+      assert.throws(() => normalizeRemoteName(`${c}cod.exe`), withCode('LPF_ERR_BAD_NAME'), JSON.stringify(c));
+    }
+    assert.equal(normalizeRemoteName('\u2065\u2029\u200d'), '\u2065\u2029\u200d', 'neighbours of the set stay allowed');
+  });
+
+  test('the refusal quotes the name with its control and bidi characters escaped, so the message reads as it is', () => {
+    assert.equal(quoteName('\u202ecod.exe\u0085'), '"\\u202ecod.exe\\u0085"');
+    assert.throws(() => normalizeRemoteName('\u202ecod.exe'), (err: Error) => err.message.includes('"\\u202ecod.exe"') && !err.message.includes('\u202e'));
   });
 
   test('refuses NUL and control characters', () => {
@@ -126,6 +139,19 @@ describe('normalizeRemotePath', () => {
     const long = Array(20).fill('x'.repeat(250)).join('/');
     assert.ok(Buffer.byteLength(long) > MAX_PATH_BYTES);
     assert.throws(() => normalizeRemotePath(long), withCode('LPF_ERR_BAD_NAME'));
+  });
+
+  test(`at the depth boundary: ${MAX_PATH_DEPTH - 1} folders and a name pass; ${MAX_PATH_DEPTH} folders and a name are refused, and the message says why`, () => {
+    const folders = (n: number) => Array.from({ length: n }, (_, i) => `d${i}`);
+    assert.equal(normalizeRemotePath([...folders(MAX_PATH_DEPTH - 1), 'f.txt'].join('/')).split('/').length, MAX_PATH_DEPTH);
+    assert.throws(
+      () => normalizeRemotePath([...folders(MAX_PATH_DEPTH), 'f.txt'].join('/')),
+      (err: unknown) =>
+        withCode('LPF_ERR_BAD_NAME')(err) &&
+        // The path holds exactly 64 folders: "more than 64 folders deep" would be false.
+        !/more than \d+ folders/.test((err as Error).message) &&
+        (err as Error).message.includes(`${MAX_PATH_DEPTH + 1} names deep, over ${MAX_PATH_DEPTH}`),
+    );
   });
 
   test('base name and join', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BLOCK_SIZE } from '../../src/protocol/index.js';
-import { LocalPartial } from '../../src/client/local-partial.js';
+import { LocalPartial, partialName } from '../../src/client/local-partial.js';
 
 describe('LocalPartial', () => {
   let dir: string;
@@ -62,5 +62,23 @@ describe('LocalPartial', () => {
     await writer.finish();
     await partial.complete();
     assert.deepEqual((await readdir(dir)).filter((n) => n.includes('shrunk')), ['shrunk.bin']);
+  });
+
+  test('a target name of 239 to 255 bytes gets side files whose names fit, the same on every attempt, so it still resumes', async () => {
+    assert.equal(partialName('a'.repeat(238)), `.${'a'.repeat(238)}.lpf-part`, 'the longest name that keeps its readable side files');
+    for (const name of ['a'.repeat(239), `${'é'.repeat(125)}.bin`, 'z'.repeat(255)]) {
+      assert.ok(Buffer.byteLength(name) >= 239 && Buffer.byteLength(name) <= 255);
+      const target = join(dir, name);
+      const partial = new LocalPartial(target, name, '127.0.0.1:1');
+      const writer = await partial.open({ name, size: BLOCK_SIZE + 1, mtime: 0, offset: 0 }, []);
+      writer.write(Buffer.alloc(BLOCK_SIZE, 1));
+      await writer.suspend();
+      const sides = (await readdir(dir)).filter((n) => n.startsWith(partialName(name)));
+      assert.equal(sides.length, 3);
+      for (const side of sides) assert.ok(Buffer.byteLength(side) <= 255, side);
+      assert.equal((await new LocalPartial(target, name, '127.0.0.1:1').resumable())?.offset, BLOCK_SIZE);
+      await partial.discard();
+    }
+    assert.notEqual(partialName('a'.repeat(239)), partialName('a'.repeat(240)));
   });
 });

@@ -62,6 +62,28 @@ describe('planUpload', () => {
   });
 });
 
+describe('planUpload: names that cannot go, and names that would meet', () => {
+  let dir: { path: string; cleanup(): Promise<void> };
+  before(async () => {
+    dir = await tempDir();
+    await mkdir(join(dir.path, 't', 'caf\u00e9'), { recursive: true }); // a folder, NFC
+    await writeFile(join(dir.path, 't', 'cafe\u0301'), 'file, NFD');
+    await writeFile(join(dir.path, 't', 'a\\b'), 'bad name');
+    await writeFile(join(dir.path, 't', 'z'), 'z');
+  });
+  after(() => dir.cleanup());
+
+  test('a refused name and a file meeting a folder are problems of their own; the rest is planned', async () => {
+    const plan = await planUpload([join(dir.path, 't')], { recursive: true }, remote);
+    assert.deepEqual(plan.problems.map((p) => [p.source, p.error.code]), [
+      [join(dir.path, 't', 'a\\b'), 'LPF_ERR_BAD_NAME'],
+      // "e" + accent sorts before "é": the NFD file comes first and keeps the name; the NFC folder is refused.
+      [join(dir.path, 't', 'caf\u00e9'), 'LPF_ERR_EXISTS'],
+    ]);
+    assert.deepEqual(plan.steps.map((s) => s.remote), ['t', 't/caf\u00e9', 't/z']);
+  });
+});
+
 describe('planDownload', () => {
   test('a remote folder with -r becomes a local tree; names from the server are checked', async () => {
     const plan = await planDownload(['photos', 'notes.txt'], { to: 'out', recursive: true }, remote);
