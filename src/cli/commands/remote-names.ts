@@ -15,10 +15,10 @@ async function eachName(client: LpfClient, names: string[], out: Output, verb: s
 export const MKDIR: CommandSpec = {
   operands: { min: 1, max: Infinity, what: 'one or more folder names' },
   options: [],
-  synopsis: 'DIR',
-  summary: 'create a remote folder (and its missing parents)',
-  description: 'Creates the remote folder DIR, and any of its parents that are missing.\nA folder that already exists is fine.',
-  examples: [example('-mkdir photos/2026/summer')],
+  synopsis: 'DIR...',
+  summary: 'create remote folders (and their missing parents)',
+  description: 'Creates each remote folder DIR, and any of its parents that are missing.\nA folder that already exists is fine.',
+  examples: [example('-mkdir photos/2026/summer'), example('-mkdir archive/2025 archive/2026')],
   run: (ctx, { operands }) =>
     loggedIn(ctx, (client) =>
       eachName(client, operands, ctx.out, 'created', async (path) => {
