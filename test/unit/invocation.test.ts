@@ -1,7 +1,7 @@
 /** lpf's command line, read and checked against the command registry. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { OPTIONS, acceptedOptions, type CommandSpec, type OptionName } from '../../src/cli/commands/command.js';
+import { GLOBAL_FLAGS, OPTIONS, acceptedOptions, type CommandSpec, type OptionName } from '../../src/cli/commands/command.js';
 import { COMMANDS, COMMAND_NAMES } from '../../src/cli/commands/registry.js';
 import { commandHelp } from '../../src/cli/help.js';
 import { parseInvocation, type Invocation } from '../../src/cli/invocation.js';
@@ -88,6 +88,11 @@ describe('checked against the registry', () => {
         assert.throws(() => parseInvocation(argv), { code: 'LPF_ERR_USAGE', message: new RegExp(`^--${option} goes with .*, not with -${name} `) }, argv.join(' '));
       }
     }
+  });
+
+  test('no command is named like an option or a global flag (both would be one parseArgs flag)', () => {
+    const flags = new Set<string>([...OPTION_NAMES, ...Object.keys(GLOBAL_FLAGS)]);
+    assert.deepEqual(COMMAND_NAMES.filter((name) => flags.has(name)), []);
   });
 
   test('every entry can run, and one without run does not compile', () => {
