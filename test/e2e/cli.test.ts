@@ -45,6 +45,19 @@ describe('lpf command line', () => {
     }
   });
 
+  test('an option the command does not take is refused before connecting, naming both', async () => {
+    // Port 1 is closed: had lpf ignored the option, it would fail to connect (exit 3) instead.
+    for (const [args, option, command] of [
+      [['-ping', '--force'], '--force', '-ping'],
+      [['-list', '--checksum'], '--checksum', '-list'],
+      [['--upload', 'a', '-l'], '--long', '-upload'],
+    ] as const) {
+      const r = await runLpf(['127.0.0.1:1', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^lpf: error: ${option} goes with .+, not with ${command} .*\\[LPF_ERR_USAGE\\]\\n$`));
+    }
+  });
+
   test('connection refused exits 3 with a clear line', async () => {
     const r = await runLpf(['127.0.0.1:1', '-ping']);
     assert.equal(r.code, 3);
