@@ -60,6 +60,22 @@ describe('LoginThrottle', () => {
     assert.equal(throttle.waitFor(['user:a']), 0);
   });
 
+  test('the owner gets back in once the window ends: attempts in it do not count, and success clears the record', async () => {
+    const { clock, advance } = fakeClock();
+    const throttle = new LoginThrottle(THROTTLE, clock);
+    for (let i = 0; i < 3; i++) throttle.failed(['user:owner']);
+    // However many attempts come meanwhile, only failures of checked attempts count (the session refuses the others unchecked).
+    advance(THROTTLE.baseDelayMs - 1);
+    assert.equal(throttle.waitFor(['user:owner']), 1);
+    advance(1);
+    assert.equal(throttle.waitFor(['user:owner']), 0);
+    await throttle.enter('user:owner'); // admitted at once: nothing else is in flight
+    throttle.succeeded('user:owner');
+    throttle.leave('user:owner');
+    throttle.failed(['user:owner']);
+    assert.equal(throttle.waitFor(['user:owner']), 0, 'a fresh record: the free attempts are back');
+  });
+
   test('a huge number of failures stays at the maximum delay (no overflow)', () => {
     const { clock } = fakeClock();
     const throttle = new LoginThrottle({ freeAttempts: 0, baseDelayMs: 1, maxDelayMs: 5000 }, clock);
