@@ -3,12 +3,13 @@
  * server, and the server honouring each change at once.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { appendFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAccounts } from '../../src/server/accounts/file-accounts.js';
-import { LPF_SERVER, asUser, runLpf, startServer, type RunningServer } from '../helpers/processes.js';
+import { LPF_SERVER, asUser, cleanEnv, collect, runLpf, startServer, type RunResult, type RunningServer } from '../helpers/processes.js';
 import { hasScript, runInPty } from '../helpers/pty.js';
 import { users } from '../helpers/server-cli.js';
 
@@ -155,6 +156,40 @@ describe('lpf-server users, beside a running server', () => {
     // The server sees them all: one of each kind logs in.
     assert.equal((await runLpf([server.address, '-list'], { env: asUser(`cli${n - 1}`, `cli-pw-${n - 1}`) })).code, 0);
     assert.equal((await runLpf([server.address, '-list'], { env: asUser('wire0', 'wire-pw-0') })).code, 0);
+  });
+});
+
+/**
+ * `lpf-server users add` with a file size limit (ulimit -f, in blocks of 512 bytes), the nearest thing to a
+ * full disk an unprivileged test can make: writes to regular files fail (EFBIG) past the limit.
+ */
+function usersAddOnFullDisk(root: string, user: string, blocks: number): Promise<RunResult> {
+  const child = spawn('sh', ['-c', `ulimit -f ${blocks}; exec "$0" "$@"`, process.execPath, LPF_SERVER, 'users', 'add', user, '--root', root, '--password-stdin'], {
+    env: cleanEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end('a-long-enough-password\n');
+  return collect(child, 30_000);
+}
+
+describe('lpf-server users on a full disk', () => {
+  test('a failed write leaves no temporary or lock file in the root, and users.txt as it was', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lpf-full-'));
+    try {
+      assert.equal((await users(root, ['add', 'first'], 'first-password')).code, 0);
+      // Longer than one 512-byte block: the lock file (~100 bytes) can be written, the new users.txt cannot.
+      await appendFile(join(root, 'users.txt'), `# ${'padding '.repeat(100)}\n`);
+      const before = await readFile(join(root, 'users.txt'), 'utf8');
+      for (const blocks of [0, 1]) {
+        const r = await usersAddOnFullDisk(root, `second${blocks}`, blocks);
+        assert.notEqual(r.code, 0, `ulimit -f ${blocks}: ${r.stderr}`);
+        assert.match(r.stderr, /EFBIG/);
+        assert.deepEqual((await readdir(root)).sort(), ['users.txt'], `ulimit -f ${blocks}: nothing left behind`);
+        assert.equal(await readFile(join(root, 'users.txt'), 'utf8'), before);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -46,9 +46,10 @@ export async function withFileLock<T>(path: string, task: () => Promise<T>, opti
 async function acquire(lockPath: string, timeoutMs: number, staleMs: number): Promise<string> {
   const text = `${JSON.stringify({ pid: process.pid, host: hostname(), since: Date.now(), id: randomBytes(8).toString('hex') })}\n`;
   const temp = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, text, { mode: 0o600 });
   const deadline = Date.now() + timeoutMs;
   try {
+    // Inside the try: a write that fails (a full disk) may still have created the file, empty.
+    await writeFile(temp, text, { mode: 0o600 });
     for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
       try {
         await link(temp, lockPath);
