@@ -3,6 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
+import { describeProblem } from './accounts/accounts-file.js';
 import { FileAccounts } from './accounts/file-accounts.js';
 import { SessionStore } from './accounts/session-store.js';
 import type { Logger } from './logger.js';
@@ -119,7 +120,9 @@ export class LpfServer {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
     const accountsPath = join(root, 'users.txt');
-    const accounts = new FileAccounts(accountsPath);
+    const accounts = new FileAccounts(accountsPath, undefined, (problems) => {
+      for (const p of problems) log.warn({ file: accountsPath, line: p.line, user: p.user, problem: p.kind }, describeProblem(p));
+    });
     await accounts.load();
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;

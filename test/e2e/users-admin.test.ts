@@ -159,6 +159,64 @@ describe('lpf-server users, beside a running server', () => {
   });
 });
 
+describe('a damaged accounts file', () => {
+  test('a line cut in half keeps its name taken, a repeated name logs in with neither line; both are logged and listed', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lpf-damaged-'));
+    const dir = await mkdtemp(join(tmpdir(), 'lpf-damaged-files-'));
+    const accountsPath = join(root, 'users.txt');
+    let server = await startServer({ root });
+    try {
+      await writeFile(join(dir, 'diary.txt'), 'dear diary');
+      assert.equal((await runLpf([server.address, '-upload', join(dir, 'diary.txt')], { env: asUser('alice', 'alice-password', true) })).code, 0);
+      for (const [user, password] of [['bob', 'bob-first-pw'], ['other', 'bob-second-pw'], ['carol', 'carol-password']]) {
+        assert.equal((await runLpf([server.address, '-list'], { env: asUser(user as string, password as string, true) })).code, 0);
+      }
+      await server.stop();
+
+      // alice's line cut in half; a second line for bob (another account's line renamed, as a hand edit would).
+      const lines = (await readFile(accountsPath, 'utf8')).split('\n');
+      const lineOf = (user: string) => lines.findIndex((l) => l.startsWith(`${user}:`));
+      const [alice, other] = [lineOf('alice'), lineOf('other')];
+      lines[alice] = (lines[alice] as string).slice(0, (lines[alice] as string).length / 2);
+      lines[other] = (lines[other] as string).replace(/^other:/, 'bob:');
+      await writeFile(accountsPath, lines.join('\n'));
+
+      server = await startServer({ root });
+      const warned = (line: number) => server.logs.find((l) => l.level === 40 && l.line === line && l.file === accountsPath);
+      assert.match(String(warned(alice + 1)?.msg), /not a valid account line \(user "alice"\)/, JSON.stringify(server.logs));
+      assert.match(String(warned(other + 1)?.msg), new RegExp(`repeats the user "bob" of line ${lineOf('bob') + 1}`));
+
+      const newcomer = await runLpf([server.address, '-list'], { env: asUser('alice', 'newcomer-password', true) });
+      assert.equal(newcomer.code, 6, newcomer.stderr);
+      assert.match(newcomer.stderr, /LPF_ERR_USER_EXISTS/);
+      for (const password of ['bob-first-pw', 'bob-second-pw']) {
+        const bob = await runLpf([server.address, '-list'], { env: asUser('bob', password) });
+        assert.equal(bob.code, 6, `bob with ${password} must not log in: ${bob.stderr}`);
+      }
+      const list = await users(root, ['list']);
+      assert.equal(list.code, 0, list.stderr);
+      assert.deepEqual(list.stdout.split('\n').filter(Boolean).sort(), ['carol']);
+      assert.match(list.stderr, new RegExp(`line ${alice + 1} of users.txt is not a valid account line \\(user "alice"\\)`));
+      assert.match(list.stderr, new RegExp(`line ${other + 1} of users.txt repeats the user "bob"`));
+
+      // Damaged while the server runs: reported when the server reloads the file (before the next login).
+      const edited = (await readFile(accountsPath, 'utf8')).replace(/^carol:scrypt:/m, 'carol:bcrypt:');
+      await writeFile(accountsPath, edited);
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('carol', 'carol-password') })).code, 6);
+      assert.ok(server.logs.some((l) => l.level === 40 && l.user === 'carol' && l.problem === 'damaged'), 'the reload is logged');
+
+      // The admin repairs alice's account: she gets her files back.
+      assert.equal((await users(root, ['passwd', 'alice'], 'alice-new-password')).code, 0);
+      const back = await runLpf([server.address, '-list'], { env: asUser('alice', 'alice-new-password') });
+      assert.equal(back.code, 0, back.stderr);
+      assert.match(back.stdout, /diary\.txt/);
+    } finally {
+      await server.stop();
+      await Promise.all([rm(root, { recursive: true, force: true }), rm(dir, { recursive: true, force: true })]);
+    }
+  });
+});
+
 /**
  * `lpf-server users add` with a file size limit (ulimit -f, in blocks of 512 bytes), the nearest thing to a
  * full disk an unprivileged test can make: writes to regular files fail (EFBIG) past the limit.

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { LpfError } from '../../errors.js';
 import { checkPassword, normalizeUserName } from '../../protocol/index.js';
 import type { Accounts } from './accounts.js';
-import { accountLine, parseAccounts, readAccountsText, updateAccountsFile } from './accounts-file.js';
+import { accountLine, readAccounts, readAccountsText, updateAccountsFile, type AccountProblem } from './accounts-file.js';
 import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash.js';
 import { asServerFailure, fileStamp } from './shared-file.js';
 
@@ -16,6 +16,7 @@ export { parseAccounts } from './accounts-file.js';
 export class FileAccounts implements Accounts {
   readonly #path: string;
   readonly #params: ScryptParams;
+  readonly #report: (problems: AccountProblem[]) => void;
   #users = new Map<string, PasswordHash>();
   /** fileStamp of the version read last; undefined forces a read. */
   #loaded: string | undefined;
@@ -24,9 +25,11 @@ export class FileAccounts implements Accounts {
   /** Hashed once, to spend the same time on an unknown user as on a wrong password. */
   #decoy: Promise<PasswordHash> | undefined;
 
-  constructor(path: string, params: ScryptParams = DEFAULT_SCRYPT) {
+  /** `report` is told of the file's damaged and repeated lines each time it is read (at start and on every reload). */
+  constructor(path: string, params: ScryptParams = DEFAULT_SCRYPT, report: (problems: AccountProblem[]) => void = () => {}) {
     this.#path = path;
     this.#params = params;
+    this.#report = report;
   }
 
   /** Reads the file if it is not the version read last. */
@@ -42,8 +45,10 @@ export class FileAccounts implements Accounts {
     }
     if (stamp === this.#loaded) return;
     // Stamped before reading: a rewrite in between makes the next call read again, never miss it.
-    this.#users = parseAccounts((await readAccountsText(this.#path)) ?? '');
+    const { users, problems } = readAccounts((await readAccountsText(this.#path)) ?? '');
+    this.#users = users;
     this.#loaded = stamp;
+    if (problems.length > 0) this.#report(problems);
   }
 
   async register(user: string, password: string): Promise<string> {
@@ -54,7 +59,8 @@ export class FileAccounts implements Accounts {
     return this.#serialised(async () => {
       try {
         await updateAccountsFile(this.#path, (lines) => {
-          if (parseAccounts(lines.join('\n')).has(name)) throw new LpfError('LPF_ERR_USER_EXISTS', `the user name "${name}" is taken`);
+          // Taken by any line, a damaged one included: its files must not go to a newcomer.
+          if (readAccounts(lines.join('\n')).taken.has(name)) throw new LpfError('LPF_ERR_USER_EXISTS', `the user name "${name}" is taken`);
           return [...lines, accountLine(name, hash)];
         });
       } catch (err) {
