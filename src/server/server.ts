@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { describeProblem } from './accounts/accounts-file.js';
 import { FileAccounts } from './accounts/file-accounts.js';
+import { watchFiles } from './accounts/file-watcher.js';
 import { SessionStore } from './accounts/session-store.js';
 import type { Logger } from './logger.js';
 import { systemClock } from './limits/clock.js';
@@ -55,6 +56,7 @@ export class LpfServer {
    */
   readonly #refusals = new Map<string, string>();
   #sweeper: NodeJS.Timeout | undefined;
+  #stopWatching: (() => void) | undefined;
   /** Every open TCP connection, sessions or not. */
   readonly #sockets = new Set<Socket>();
 
@@ -120,8 +122,13 @@ export class LpfServer {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
     const accountsPath = join(root, 'users.txt');
-    const accounts = new FileAccounts(accountsPath, undefined, (problems) => {
-      for (const p of problems) log.warn({ file: accountsPath, line: p.line, user: p.user, problem: p.kind }, describeProblem(p));
+    const accounts = new FileAccounts(accountsPath, undefined, {
+      problems: (problems) => {
+        for (const p of problems) log.warn({ file: accountsPath, line: p.line, user: p.user, problem: p.kind }, describeProblem(p));
+      },
+      changed: (changes) => {
+        for (const { user, removed } of changes) for (const session of this.#sessions) session.accountChanged(user, removed);
+      },
     });
     await accounts.load();
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
@@ -142,6 +149,7 @@ export class LpfServer {
       sessions,
     };
     this.#startSweeping(storage, limits.partialTtlMs);
+    this.#stopWatching = watchLogins(root, accounts, sessions, () => this.#sessions, log);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -159,6 +167,7 @@ export class LpfServer {
    */
   async shutdown(graceMs: number): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#stopWatching?.();
     const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const sessions = [...this.#sessions];
     for (const session of sessions) session.drain();
@@ -202,6 +211,27 @@ export class LpfServer {
       noteConnections(this.#sessions.size);
     });
   }
+}
+
+/**
+ * Ends live connections whose login no longer holds, soon after another process changed users.txt or
+ * sessions.txt: re-reading the accounts reports removed and re-passworded accounts (FileAccounts' `changed`);
+ * a new version of the sessions is checked against every connection logged in with a token.
+ */
+function watchLogins(root: string, accounts: FileAccounts, sessions: SessionStore, live: () => Iterable<Session>, log: Logger): () => void {
+  let checked = sessions.generation;
+  return watchFiles(root, ['users.txt', 'sessions.txt'], async () => {
+    try {
+      await accounts.load();
+      sessions.refresh();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not re-read the accounts or sessions file');
+      return;
+    }
+    if (sessions.generation === checked) return;
+    checked = sessions.generation;
+    for (const session of live()) session.checkSession((token) => sessions.get(token) !== undefined);
+  });
 }
 
 /** Secrets readable by other local users are a configuration mistake worth a loud line at start. */

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { parseAccounts } from '../../src/server/accounts/file-accounts.js';
 import { LPF_SERVER, asUser, cleanEnv, collect, runLpf, startServer, type RunResult, type RunningServer } from '../helpers/processes.js';
 import { hasScript, runInPty } from '../helpers/pty.js';
 import { users } from '../helpers/server-cli.js';
+import { RawPeer } from '../helpers/raw-client.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
 
 /** A client configuration folder of its own (its sessions.json), trusting the test server already. */
 async function freshClient(server: RunningServer): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
@@ -156,6 +159,87 @@ describe('lpf-server users, beside a running server', () => {
     // The server sees them all: one of each kind logs in.
     assert.equal((await runLpf([server.address, '-list'], { env: asUser(`cli${n - 1}`, `cli-pw-${n - 1}`) })).code, 0);
     assert.equal((await runLpf([server.address, '-list'], { env: asUser('wire0', 'wire-pw-0') })).code, 0);
+  });
+});
+
+/** A raw connection logged in with the password, asking for a session token too; resolves with the peer and the token. */
+async function loginWithSession(port: number, user: string, password: string): Promise<{ peer: RawPeer; token: string }> {
+  const peer = await RawPeer.connect(port);
+  peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'raw-test' });
+  await peer.next();
+  peer.send({ type: 'login', user, password, session: true });
+  const authed = await peer.next();
+  assert.ok(authed.type === 'authed' && authed.token, JSON.stringify(authed));
+  return { peer, token: authed.token };
+}
+
+async function loginWithToken(port: number, token: string): Promise<RawPeer> {
+  const peer = await RawPeer.connect(port);
+  peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'raw-test' });
+  await peer.next();
+  peer.send({ type: 'session', token });
+  assert.equal((await peer.next()).type, 'authed');
+  return peer;
+}
+
+/** The connection still serves: a ping is answered. */
+async function assertAlive(peer: RawPeer, nonce: number): Promise<void> {
+  peer.send({ type: 'ping', nonce });
+  assert.deepEqual(await peer.next(), { type: 'pong', nonce });
+}
+
+/** The server ended the connection with this error (RawPeer.next waits at most 20 s). */
+async function assertEndedWith(peer: RawPeer, code: string, message: RegExp): Promise<void> {
+  const error = await peer.next();
+  assert.ok(error.type === 'error' && error.code === code && message.test(error.message), JSON.stringify(error));
+  await assert.rejects(peer.next(), /connection closed/);
+}
+
+describe('live connections of an account changed by lpf-server users', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.stop());
+
+  test('passwd and remove end the account\'s live connections at once with a clear error; others go on', async () => {
+    const byPassword = await RawPeer.session(server.port, 'smith', 'smith-old-pw', true);
+    const { peer: withSession, token } = await loginWithSession(server.port, 'smith', 'smith-old-pw');
+    const byToken = await loginWithToken(server.port, token);
+    const jones = await RawPeer.session(server.port, 'jones', 'jones-pw', true);
+    try {
+      assert.equal((await users(server.root, ['passwd', 'smith'], 'smith-new-pw')).code, 0);
+      for (const peer of [byPassword, withSession, byToken]) {
+        await assertEndedWith(peer, 'LPF_ERR_AUTH', /^the password of your account was changed; log in again$/);
+      }
+      await assertAlive(jones, 1);
+
+      // A login with the new password is not ended by that change; a removal ends it.
+      const again = await RawPeer.session(server.port, 'smith', 'smith-new-pw', false);
+      await assertAlive(again, 2);
+      assert.equal((await users(server.root, ['remove', 'smith', '--yes'])).code, 0);
+      await assertEndedWith(again, 'LPF_ERR_AUTH', /^your account was removed; log in again$/);
+      await assertAlive(jones, 3);
+    } finally {
+      for (const peer of [byPassword, withSession, byToken, jones]) peer.close();
+    }
+  });
+
+  test('a session ended by hand in sessions.txt ends the connections that use it', async () => {
+    assert.equal((await users(server.root, ['add', 'kim'], 'kim-password')).code, 0);
+    const { peer: withSession, token } = await loginWithSession(server.port, 'kim', 'kim-password');
+    const byToken = await loginWithToken(server.port, token);
+    const other = await loginWithSession(server.port, 'kim', 'kim-password');
+    try {
+      const path = join(server.root, 'sessions.txt');
+      const hash = createHash('sha256').update(token).digest('hex');
+      const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => !l.startsWith(`${hash} `));
+      await writeFile(path, lines.join('\n'));
+      for (const peer of [withSession, byToken]) await assertEndedWith(peer, 'LPF_ERR_SESSION', /your session was ended on the server; log in again/);
+      await assertAlive(other.peer, 4);
+    } finally {
+      for (const peer of [withSession, byToken, other.peer]) peer.close();
+    }
   });
 });
 

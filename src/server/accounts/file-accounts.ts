@@ -13,10 +13,23 @@ import { asServerFailure, fileStamp } from './shared-file.js';
 
 export { parseAccounts } from './accounts-file.js';
 
+/** What the server hears from the accounts file each time it re-reads it. */
+export interface AccountEvents {
+  /** Its damaged and repeated lines (every time the file is read: at start and on every reload). */
+  problems?(problems: AccountProblem[]): void;
+  /** Accounts removed, or whose password changed, since the previous read: their logins are no longer valid. */
+  changed?(accounts: AccountChange[]): void;
+}
+
+export interface AccountChange {
+  user: string;
+  removed: boolean;
+}
+
 export class FileAccounts implements Accounts {
   readonly #path: string;
   readonly #params: ScryptParams;
-  readonly #report: (problems: AccountProblem[]) => void;
+  readonly #events: AccountEvents;
   #users = new Map<string, PasswordHash>();
   /** fileStamp of the version read last; undefined forces a read. */
   #loaded: string | undefined;
@@ -25,30 +38,32 @@ export class FileAccounts implements Accounts {
   /** Hashed once, to spend the same time on an unknown user as on a wrong password. */
   #decoy: Promise<PasswordHash> | undefined;
 
-  /** `report` is told of the file's damaged and repeated lines each time it is read (at start and on every reload). */
-  constructor(path: string, params: ScryptParams = DEFAULT_SCRYPT, report: (problems: AccountProblem[]) => void = () => {}) {
+  constructor(path: string, params: ScryptParams = DEFAULT_SCRYPT, events: AccountEvents = {}) {
     this.#path = path;
     this.#params = params;
-    this.#report = report;
+    this.#events = events;
   }
 
-  /** Reads the file if it is not the version read last. */
-  async load(): Promise<void> {
-    let stamp: string;
+  /** Reads the file if it is not the version read last (one read at a time, so a slow read never undoes a newer one). */
+  load(): Promise<void> {
+    return this.#serialised(() => this.#read());
+  }
+
+  async #read(): Promise<void> {
+    let stamp: string | undefined;
     try {
       stamp = fileStamp(await stat(this.#path));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.#users = new Map();
-      this.#loaded = undefined;
-      return;
     }
-    if (stamp === this.#loaded) return;
+    if (stamp !== undefined && stamp === this.#loaded) return;
     // Stamped before reading: a rewrite in between makes the next call read again, never miss it.
-    const { users, problems } = readAccounts((await readAccountsText(this.#path)) ?? '');
+    const { users, problems } = readAccounts(stamp === undefined ? '' : ((await readAccountsText(this.#path)) ?? ''));
+    const changed = changedAccounts(this.#users, users);
     this.#users = users;
     this.#loaded = stamp;
-    if (problems.length > 0) this.#report(problems);
+    if (problems.length > 0) this.#events.problems?.(problems);
+    if (changed.length > 0) this.#events.changed?.(changed);
   }
 
   async register(user: string, password: string): Promise<string> {
@@ -67,7 +82,7 @@ export class FileAccounts implements Accounts {
         throw asServerFailure(err);
       }
       this.#loaded = undefined;
-      await this.load();
+      await this.#read();
       return name;
     });
   }
@@ -79,14 +94,14 @@ export class FileAccounts implements Accounts {
     } catch {
       name = undefined;
     }
-    await this.#serialised(() => this.load());
+    await this.load();
     const stored = name === undefined ? undefined : this.#users.get(name);
     const ok = await verifyPassword(password, stored ?? (await this.#decoyHash()));
     if (!stored || !ok || name === undefined) {
       throw new LpfError('LPF_ERR_AUTH', 'wrong user name or password');
     }
     // The hash took ~0.1 s: an account removed or re-passworded meanwhile must not log in with the old one.
-    await this.#serialised(() => this.load());
+    await this.load();
     if (!this.#users.get(name)?.hash.equals(stored.hash)) throw new LpfError('LPF_ERR_AUTH', 'wrong user name or password');
     return name;
   }
@@ -101,4 +116,15 @@ export class FileAccounts implements Accounts {
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/** The accounts of `before` that `after` no longer has, or has with another password. */
+function changedAccounts(before: Map<string, PasswordHash>, after: Map<string, PasswordHash>): AccountChange[] {
+  const changes: AccountChange[] = [];
+  for (const [user, old] of before) {
+    const now = after.get(user);
+    if (!now) changes.push({ user, removed: true });
+    else if (!now.hash.equals(old.hash) || !now.salt.equals(old.salt)) changes.push({ user, removed: false });
+  }
+  return changes;
 }

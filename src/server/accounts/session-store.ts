@@ -27,6 +27,7 @@ export class SessionStore {
   /** fileStamp of the version in #sessions; undefined when there is no file. */
   #loaded: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #generation = 0;
 
   constructor(path: string, ttlMs: number, clock: Clock) {
     this.#path = path;
@@ -39,6 +40,7 @@ export class SessionStore {
     const text = info ? await readFile(this.#path, 'utf8').catch(orMissing) : undefined;
     this.#sessions = parseSessions(text ?? '', this.#clock());
     this.#loaded = info && fileStamp(info);
+    this.#generation++;
   }
 
   /** Starts a session for `user`; resolves with the token (never stored) and its expiry. */
@@ -63,6 +65,16 @@ export class SessionStore {
     await this.#change(() => this.#sessions.delete(hashOf(token)));
   }
 
+  /** Re-reads the file if another process changed it. */
+  refresh(): void {
+    this.#refreshSync();
+  }
+
+  /** Grows each time the sessions are read afresh from the file: a watcher compares it to see whether any may have ended. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   #refreshSync(): void {
     let stamp: string | undefined;
     try {
@@ -79,6 +91,7 @@ export class SessionStore {
     }
     this.#sessions = parseSessions(text, this.#clock());
     this.#loaded = stamp;
+    this.#generation++;
   }
 
   /**
