@@ -1,6 +1,9 @@
 /** Abuse limits with their defaults or small values: throttled logins, sign-up limits, connection caps, sizes, quotas, symlinks. */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -210,6 +213,51 @@ describe('sizes, quotas and symlinks', () => {
     const r = await runLpf([server.address, '-list'], { env: asUser('rita', 'rita-password') });
     assert.equal(r.code, 10, r.stderr);
     assert.doesNotMatch(r.stdout, /\bx\b/);
+  });
+});
+
+describe('special files in a user folder', () => {
+  test('four downloads of a FIFO get a clear error at once, and other users can still list and sign up', async () => {
+    const server = await startServer();
+    const fifo = join(server.root, 'files', 'alice', 'pipe');
+    const bounded = { timeoutMs: 20_000 }; // a stalled server fails the test here instead of hanging it
+    const peers: RawPeer[] = [];
+    try {
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('alice', 'alice-password', true) })).code, 0);
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('bob', 'bob-password', true) })).code, 0);
+      await mkdir(join(server.root, 'files', 'alice'), { recursive: true });
+      await promisify(execFile)('mkfifo', [fifo]);
+      // Raw clients ask for the download directly (lpf itself asks for a stat first, which never opened the file).
+      for (let i = 0; i < 4; i++) peers.push(await RawPeer.session(server.port, 'alice', 'alice-password', false));
+      for (const peer of peers) peer.send({ type: 'download', name: 'pipe' });
+      const [list, signUp] = await Promise.all([
+        runLpf([server.address, '-list'], { env: asUser('bob', 'bob-password'), ...bounded }),
+        runLpf([server.address, '-list'], { env: asUser('carol', 'carol-password', true), ...bounded }),
+      ]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.equal(signUp.code, 0, signUp.stderr);
+      for (const peer of peers) {
+        const answer = await peer.next(); // at most 20 s
+        assert.ok(answer.type === 'error' && answer.code === 'LPF_ERR_NOT_FOUND', JSON.stringify(answer));
+        assert.match(answer.message, /^"pipe" is not a regular file \(a link, a pipe or a device placed on the server\): only regular files and folders are served$/);
+      }
+      const dir = await tempDir();
+      try {
+        const download = await runLpf([server.address, '-download', 'pipe', '--to', join(dir.path, 'got')], { env: asUser('alice', 'alice-password'), ...bounded });
+        assert.equal(download.code, 7, download.stderr);
+        assert.match(download.stderr, /LPF_ERR_NOT_FOUND/);
+      } finally {
+        await dir.cleanup();
+      }
+      const own = await runLpf([server.address, '-list', '--long'], { env: asUser('alice', 'alice-password'), ...bounded });
+      assert.equal(own.code, 0, own.stderr);
+      assert.doesNotMatch(own.stdout, /pipe/);
+    } finally {
+      for (const peer of peers) peer.close();
+      // Frees a server that did open the FIFO (the bug), so that it can stop: a writer end releases its readers.
+      await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((h) => h.close(), () => {});
+      await server.stop('SIGKILL');
+    }
   });
 });
 
