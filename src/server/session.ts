@@ -424,7 +424,7 @@ export class Session {
     if (message.size > limits.maxFileSize) {
       throw new LpfError('LPF_ERR_TOO_LARGE', `the file is ${message.size} bytes; this server takes files up to ${limits.maxFileSize} bytes`);
     }
-    await quota.reserve(user, message.size);
+    await quota.reserve(user, message.size, { path: name, request: { size: message.size, key: message.key } });
     let sink: UploadSink;
     try {
       sink = await storage.createUpload(user, name, { size: message.size, key: message.key });

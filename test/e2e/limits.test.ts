@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PROTOCOL_VERSION, type Message } from '../../src/protocol/index.js';
+import { PROTOCOL_VERSION, encodeDataHeader, type Message } from '../../src/protocol/index.js';
 import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -213,6 +213,43 @@ describe('sizes, quotas and symlinks', () => {
     const r = await runLpf([server.address, '-list'], { env: asUser('rita', 'rita-password') });
     assert.equal(r.code, 10, r.stderr);
     assert.doesNotMatch(r.stdout, /\bx\b/);
+  });
+});
+
+describe('kept partial uploads and the quota', () => {
+  test('a cut-off upload kept for a resume is charged to the quota (and the refusal says so); its resume is not charged twice', async () => {
+    const MiB = 1024 * 1024;
+    const server = await startServer({ args: ['--quota', '12M'] });
+    const dir = await tempDir();
+    const partials = join(server.root, 'partial', 'paula');
+    try {
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('paula', 'paula-password', true) })).code, 0);
+      const first = await RawPeer.session(server.port, 'paula', 'paula-password', false);
+      first.send({ type: 'upload', name: 'big.bin', size: 10 * MiB, key: 'big-key' });
+      assert.deepEqual(await first.next(), { type: 'ready', offset: 0 });
+      for (const length of [4 * MiB, 2 * MiB]) first.writeRaw(Buffer.concat([encodeDataHeader(length), Buffer.alloc(length, 1)]));
+      const held = async () => {
+        let bytes = 0;
+        for (const f of await readdir(partials).catch(() => [] as string[])) bytes += (await stat(join(partials, f))).size;
+        return bytes;
+      };
+      await waitUntil(async () => (await held()) >= 6 * MiB, 'the server has written the 6 MiB sent');
+      first.close();
+      await waitUntil(() => server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), 'the upload is kept');
+
+      await writeFile(join(dir.path, 'seven'), Buffer.alloc(7 * MiB, 2));
+      const refused = await runLpf([server.address, '-upload', join(dir.path, 'seven')], { env: asUser('paula', 'paula-password') });
+      assert.equal(refused.code, 13, refused.stderr);
+      assert.match(refused.stderr, /not enough room in your storage quota: 7340032 bytes needed, \d+ of 12582912 free; \d+ bytes of it are held by cut-off uploads kept for a resume.*\[LPF_ERR_QUOTA\]/);
+
+      const again = await RawPeer.session(server.port, 'paula', 'paula-password', false);
+      again.send({ type: 'upload', name: 'big.bin', size: 10 * MiB, key: 'big-key' });
+      assert.deepEqual(await again.next(), { type: 'ready', offset: 4 * MiB }, 'the resume fits: its own kept part is not counted again');
+      again.close();
+    } finally {
+      await server.stop();
+      await dir.cleanup();
+    }
   });
 });
 

@@ -78,6 +78,19 @@ export class DiskStorage implements Storage {
     return tree.reduce((sum, e) => sum + (e.info.isFile() ? e.info.size : 0), 0);
   }
 
+  async keptPartialBytes(user: string, resuming?: { path: string; request: UploadRequest }): Promise<number> {
+    const dir = join(this.#partialRoot, user);
+    const key = resuming?.request.key;
+    const resumed = resuming && key !== undefined ? partialId(resuming.path, resuming.request.size, key) : undefined;
+    let bytes = 0;
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      const id = file.replace(/\.(part|blocks)$/, '');
+      if (id === resumed || this.#active.has(`${user}/${id}`)) continue;
+      bytes += (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0;
+    }
+    return bytes;
+  }
+
   async read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile> {
     const target = await resolveInside(this.#userRoot(user), name);
     if (target.info?.isDirectory()) throw isAFolder(name, 'download it with -r');
