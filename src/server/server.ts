@@ -230,7 +230,7 @@ function watchLogins(root: string, accounts: FileAccounts, sessions: SessionStor
     }
     if (sessions.generation === checked) return;
     checked = sessions.generation;
-    for (const session of live()) session.checkSession((token) => sessions.get(token) !== undefined);
+    for (const session of live()) session.checkSession((token) => sessions.isLive(token));
   });
 }
 

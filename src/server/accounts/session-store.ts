@@ -57,6 +57,15 @@ export class SessionStore {
    */
   get(token: string): Session | undefined {
     this.#refreshSync();
+    return this.#live(token);
+  }
+
+  /** Whether a token's session is live in the version read last (call refresh() first): no stat per token. */
+  isLive(token: string): boolean {
+    return this.#live(token) !== undefined;
+  }
+
+  #live(token: string): Session | undefined {
     const session = this.#sessions.get(hashOf(token));
     return session && session.expires > this.#clock() ? session : undefined;
   }
