@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { describeProblem } from './accounts/accounts-file.js';
 import { FileAccounts } from './accounts/file-accounts.js';
-import { watchFiles } from './accounts/file-watcher.js';
+import { watchLogins } from './accounts/login-watch.js';
 import { SessionStore } from './accounts/session-store.js';
 import type { Logger } from './logger.js';
 import { systemClock } from './limits/clock.js';
@@ -126,9 +126,6 @@ export class LpfServer {
       problems: (problems) => {
         for (const p of problems) log.warn({ file: accountsPath, line: p.line, user: p.user, problem: p.kind }, describeProblem(p));
       },
-      changed: (changes) => {
-        for (const { user, removed } of changes) for (const session of this.#sessions) session.accountChanged(user, removed);
-      },
     });
     await accounts.load();
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
@@ -211,27 +208,6 @@ export class LpfServer {
       noteConnections(this.#sessions.size);
     });
   }
-}
-
-/**
- * Ends live connections whose login no longer holds, soon after another process changed users.txt or
- * sessions.txt: re-reading the accounts reports removed and re-passworded accounts (FileAccounts' `changed`);
- * a new version of the sessions is checked against every connection logged in with a token.
- */
-function watchLogins(root: string, accounts: FileAccounts, sessions: SessionStore, live: () => Iterable<Session>, log: Logger): () => void {
-  let checked = sessions.generation;
-  return watchFiles(root, ['users.txt', 'sessions.txt'], async () => {
-    try {
-      await accounts.load();
-      sessions.refresh();
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not re-read the accounts or sessions file');
-      return;
-    }
-    if (sessions.generation === checked) return;
-    checked = sessions.generation;
-    for (const session of live()) session.checkSession((token) => sessions.isLive(token));
-  });
 }
 
 /** Secrets readable by other local users are a configuration mistake worth a loud line at start. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -234,7 +234,9 @@ describe('live connections of an account changed by lpf-server users', () => {
       const path = join(server.root, 'sessions.txt');
       const hash = createHash('sha256').update(token).digest('hex');
       const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => !l.startsWith(`${hash} `));
-      await writeFile(path, lines.join('\n'));
+      // Replaced whole, as a careful admin would (a file rewritten in place is acted upon once settled: test/unit/login-watch.test.ts).
+      await writeFile(`${path}.edited`, lines.join('\n'));
+      await rename(`${path}.edited`, path);
       for (const peer of [withSession, byToken]) await assertEndedWith(peer, 'LPF_ERR_SESSION', /your session was ended on the server; log in again/);
       await assertAlive(other.peer, 4);
     } finally {

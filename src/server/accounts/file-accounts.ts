@@ -9,7 +9,7 @@ import { checkPassword, normalizeUserName } from '../../protocol/index.js';
 import type { Accounts } from './accounts.js';
 import { accountLine, readAccounts, readAccountsText, updateAccountsFile, type AccountProblem } from './accounts-file.js';
 import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash.js';
-import { asServerFailure, fileStamp } from './shared-file.js';
+import { asServerFailure, fileVersion, type FileVersion } from './shared-file.js';
 
 export { parseAccounts } from './accounts-file.js';
 
@@ -17,13 +17,6 @@ export { parseAccounts } from './accounts-file.js';
 export interface AccountEvents {
   /** Its damaged and repeated lines (every time the file is read: at start and on every reload). */
   problems?(problems: AccountProblem[]): void;
-  /** Accounts removed, or whose password changed, since the previous read: their logins are no longer valid. */
-  changed?(accounts: AccountChange[]): void;
-}
-
-export interface AccountChange {
-  user: string;
-  removed: boolean;
 }
 
 export class FileAccounts implements Accounts {
@@ -31,7 +24,8 @@ export class FileAccounts implements Accounts {
   readonly #params: ScryptParams;
   readonly #events: AccountEvents;
   #users = new Map<string, PasswordHash>();
-  /** fileStamp of the version read last; undefined forces a read. */
+  /** The version read last (undefined: no file); #loaded undefined forces a read. */
+  #file: FileVersion | undefined;
   #loaded: string | undefined;
   /** Serialises this process's changes; the file lock serialises them with other processes. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -49,21 +43,25 @@ export class FileAccounts implements Accounts {
     return this.#serialised(() => this.#read());
   }
 
+  /** The accounts that can log in as read last (a new map for each version read), and that version. */
+  snapshot(): { users: ReadonlyMap<string, PasswordHash>; file: FileVersion | undefined } {
+    return { users: this.#users, file: this.#file };
+  }
+
   async #read(): Promise<void> {
-    let stamp: string | undefined;
+    let file: FileVersion | undefined;
     try {
-      stamp = fileStamp(await stat(this.#path));
+      file = fileVersion(await stat(this.#path));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (stamp !== undefined && stamp === this.#loaded) return;
+    if (file !== undefined && file.stamp === this.#loaded) return;
     // Stamped before reading: a rewrite in between makes the next call read again, never miss it.
-    const { users, problems } = readAccounts(stamp === undefined ? '' : ((await readAccountsText(this.#path)) ?? ''));
-    const changed = changedAccounts(this.#users, users);
+    const { users, problems } = readAccounts(file === undefined ? '' : ((await readAccountsText(this.#path)) ?? ''));
     this.#users = users;
-    this.#loaded = stamp;
+    this.#file = file;
+    this.#loaded = file?.stamp;
     if (problems.length > 0) this.#events.problems?.(problems);
-    if (changed.length > 0) this.#events.changed?.(changed);
   }
 
   async register(user: string, password: string): Promise<string> {
@@ -118,13 +116,3 @@ export class FileAccounts implements Accounts {
   }
 }
 
-/** The accounts of `before` that `after` no longer has, or has with another password. */
-function changedAccounts(before: Map<string, PasswordHash>, after: Map<string, PasswordHash>): AccountChange[] {
-  const changes: AccountChange[] = [];
-  for (const [user, old] of before) {
-    const now = after.get(user);
-    if (!now) changes.push({ user, removed: true });
-    else if (!now.hash.equals(old.hash) || !now.salt.equals(old.salt)) changes.push({ user, removed: false });
-  }
-  return changes;
-}

@@ -12,7 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { replaceFile } from '../../util/durable-file.js';
 import type { Clock } from '../limits/clock.js';
-import { asServerFailure, fileStamp, withFileLock } from './shared-file.js';
+import { asServerFailure, fileVersion, withFileLock, type FileVersion } from './shared-file.js';
 
 export interface Session {
   user: string;
@@ -24,10 +24,9 @@ export class SessionStore {
   readonly #ttlMs: number;
   readonly #clock: Clock;
   #sessions = new Map<string, Session>();
-  /** fileStamp of the version in #sessions; undefined when there is no file. */
-  #loaded: string | undefined;
+  /** The version in #sessions; undefined when there is no file (or after a failed change: read afresh). */
+  #file: FileVersion | undefined;
   #queue: Promise<unknown> = Promise.resolve();
-  #generation = 0;
 
   constructor(path: string, ttlMs: number, clock: Clock) {
     this.#path = path;
@@ -39,8 +38,7 @@ export class SessionStore {
     const info = await stat(this.#path).catch(orMissing);
     const text = info ? await readFile(this.#path, 'utf8').catch(orMissing) : undefined;
     this.#sessions = parseSessions(text ?? '', this.#clock());
-    this.#loaded = info && fileStamp(info);
-    this.#generation++;
+    this.#file = info && fileVersion(info);
   }
 
   /** Starts a session for `user`; resolves with the token (never stored) and its expiry. */
@@ -79,28 +77,27 @@ export class SessionStore {
     this.#refreshSync();
   }
 
-  /** Grows each time the sessions are read afresh from the file: a watcher compares it to see whether any may have ended. */
-  get generation(): number {
-    return this.#generation;
+  /** The version of the file the sessions in memory come from (a watcher compares them to see whether any ended). */
+  get file(): FileVersion | undefined {
+    return this.#file;
   }
 
   #refreshSync(): void {
-    let stamp: string | undefined;
+    let file: FileVersion | undefined;
     try {
-      stamp = fileStamp(statSync(this.#path));
+      file = fileVersion(statSync(this.#path));
     } catch (err) {
       orMissing(err);
     }
-    if (stamp === this.#loaded) return;
+    if (file?.stamp === this.#file?.stamp) return;
     let text = '';
     try {
-      if (stamp !== undefined) text = readFileSync(this.#path, 'utf8');
+      if (file !== undefined) text = readFileSync(this.#path, 'utf8');
     } catch (err) {
       orMissing(err);
     }
     this.#sessions = parseSessions(text, this.#clock());
-    this.#loaded = stamp;
-    this.#generation++;
+    this.#file = file;
   }
 
   /**
@@ -115,9 +112,9 @@ export class SessionStore {
         const now = this.#clock();
         for (const [hash, s] of this.#sessions) if (s.expires <= now) this.#sessions.delete(hash);
         await replaceFile(this.#path, formatSessions(this.#sessions), { mode: 0o600, durable: true });
-        this.#loaded = fileStamp(await stat(this.#path));
+        this.#file = fileVersion(await stat(this.#path));
       }).catch((err: unknown) => {
-        this.#loaded = undefined; // whatever happened, read the file afresh next time
+        this.#file = undefined; // whatever happened, read the file afresh next time
         throw asServerFailure(err);
       }),
     );

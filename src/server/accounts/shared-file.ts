@@ -134,6 +134,17 @@ function lockedError(lockPath: string, holder: Holder): LpfError {
   );
 }
 
+/** One version of a file, as read: its stamp, and what tells whether it may still be being written (see login-watch.ts). */
+export interface FileVersion {
+  stamp: string;
+  ino: number;
+  mtimeMs: number;
+}
+
+export function fileVersion(info: Stats): FileVersion {
+  return { stamp: fileStamp(info), ino: info.ino, mtimeMs: info.mtimeMs };
+}
+
 /**
  * What identifies one version of a file. A rewrite renames a new file into place, so the inode changes
  * even when the modification time cannot tell two writes apart (coarse timestamps).
