@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../server/limits/limits.js';
+import { describeProblem } from '../server/accounts/accounts-file.js';
 import { addUser, checkNewPassword, checkOwner, listUsers, removeUser, setPassword, userExists, userName } from '../server/admin/users.js';
 import { parseCount } from './args.js';
 import { SETTING_FLAGS, type ServerSettings } from './server-config.js';
@@ -38,7 +39,9 @@ Commands:
   add NAME          create an account (the password is asked twice on a terminal)
   passwd NAME       set a new password; ends the account's sessions
   remove NAME       delete the account, its sessions and its stored files
-  list              print the user names, one a line
+  list              print the user names, one a line; damaged or repeated lines of
+                    users.txt are reported on standard error (those accounts cannot
+                    log in, their names stay taken; passwd NAME repairs one)
 
 Options:
   --root DIR        data folder (as for the server; also LPF_ROOT, the configuration file)
@@ -89,9 +92,9 @@ export async function runUsers(args: string[], flags: Flags, settings: ServerSet
 }
 
 async function list(root: string, json: boolean): Promise<void> {
-  const { users, malformed } = await listUsers(root);
+  const { users, problems } = await listUsers(root);
   if (!(await stat(join(root, 'users.txt')).then(() => true, () => false))) warn(`there is no accounts file in ${root} (is --root right?)`);
-  for (const line of malformed) warn(`line ${line} of users.txt is not a valid account line; that account cannot log in`);
+  for (const problem of problems) warn(describeProblem(problem));
   if (json) say(JSON.stringify(users));
   else for (const u of users) say(u.name);
 }

@@ -3,7 +3,9 @@ import { mkdir, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
+import { describeProblem } from './accounts/accounts-file.js';
 import { FileAccounts } from './accounts/file-accounts.js';
+import { watchLogins } from './accounts/login-watch.js';
 import { SessionStore } from './accounts/session-store.js';
 import type { Logger } from './logger.js';
 import { systemClock } from './limits/clock.js';
@@ -54,6 +56,7 @@ export class LpfServer {
    */
   readonly #refusals = new Map<string, string>();
   #sweeper: NodeJS.Timeout | undefined;
+  #stopWatching: (() => void) | undefined;
   /** Every open TCP connection, sessions or not. */
   readonly #sockets = new Set<Socket>();
 
@@ -119,7 +122,11 @@ export class LpfServer {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
     const accountsPath = join(root, 'users.txt');
-    const accounts = new FileAccounts(accountsPath);
+    const accounts = new FileAccounts(accountsPath, undefined, {
+      problems: (problems) => {
+        for (const p of problems) log.warn({ file: accountsPath, line: p.line, user: p.user, problem: p.kind }, describeProblem(p));
+      },
+    });
     await accounts.load();
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;
@@ -139,6 +146,7 @@ export class LpfServer {
       sessions,
     };
     this.#startSweeping(storage, limits.partialTtlMs);
+    this.#stopWatching = watchLogins(root, accounts, sessions, () => this.#sessions, log);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -156,6 +164,7 @@ export class LpfServer {
    */
   async shutdown(graceMs: number): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#stopWatching?.();
     const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const sessions = [...this.#sessions];
     for (const session of sessions) session.drain();

@@ -130,6 +130,24 @@ export class Session {
     if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#fail(shuttingDown());
   }
 
+  /**
+   * The account this connection is logged in as was removed, or its password changed, by an admin: the
+   * login no longer holds, so the connection ends now, whatever it is doing, with a clear reason.
+   */
+  accountChanged(user: string, removed: boolean): void {
+    if (this.#user !== user || this.#ended()) return;
+    const why = removed ? 'your account was removed' : 'the password of your account was changed';
+    this.#log.info({ user, reason: why }, 'ending the connection');
+    this.#fail(new LpfError('LPF_ERR_AUTH', `${why}; log in again`));
+  }
+
+  /** A connection logged in with a session token that is no longer live (ended by an admin) ends too. */
+  checkSession(isLive: (token: string) => boolean): void {
+    if (this.#token === undefined || this.#ended() || isLive(this.#token)) return;
+    this.#log.info({ user: this.#user, reason: 'session ended' }, 'ending the connection');
+    this.#fail(new LpfError('LPF_ERR_SESSION', 'your session was ended on the server; log in again'));
+  }
+
   /** Closes the connection at once (the shutdown grace period is over). */
   destroy(): void {
     this.#conn.close(shuttingDown());
@@ -406,7 +424,7 @@ export class Session {
     if (message.size > limits.maxFileSize) {
       throw new LpfError('LPF_ERR_TOO_LARGE', `the file is ${message.size} bytes; this server takes files up to ${limits.maxFileSize} bytes`);
     }
-    await quota.reserve(user, message.size);
+    await quota.reserve(user, message.size, { path: name, request: { size: message.size, key: message.key } });
     let sink: UploadSink;
     try {
       sink = await storage.createUpload(user, name, { size: message.size, key: message.key });

@@ -89,16 +89,17 @@ export function backgroundFlusher(stream: WriteStream): { wrote(bytes: number): 
  */
 export async function replaceFile(path: string, content: string | Buffer, options: { mode: number; durable: boolean }): Promise<void> {
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temp, 'w', options.mode);
   try {
-    await handle.writeFile(content);
-    if (options.durable) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temp, 'w', options.mode);
+    try {
+      await handle.writeFile(content);
+      if (options.durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (err) {
+    // Every failure (a full disk while writing, a failed flush or rename) leaves no temporary file behind.
     await rm(temp, { force: true });
     throw err;
   }

@@ -3,14 +3,18 @@
  * server, and the server honouring each change at once.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFile, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAccounts } from '../../src/server/accounts/file-accounts.js';
-import { LPF_SERVER, asUser, runLpf, startServer, type RunningServer } from '../helpers/processes.js';
+import { LPF_SERVER, asUser, cleanEnv, collect, runLpf, startServer, type RunResult, type RunningServer } from '../helpers/processes.js';
 import { hasScript, runInPty } from '../helpers/pty.js';
 import { users } from '../helpers/server-cli.js';
+import { RawPeer } from '../helpers/raw-client.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
 
 /** A client configuration folder of its own (its sessions.json), trusting the test server already. */
 async function freshClient(server: RunningServer): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
@@ -155,6 +159,181 @@ describe('lpf-server users, beside a running server', () => {
     // The server sees them all: one of each kind logs in.
     assert.equal((await runLpf([server.address, '-list'], { env: asUser(`cli${n - 1}`, `cli-pw-${n - 1}`) })).code, 0);
     assert.equal((await runLpf([server.address, '-list'], { env: asUser('wire0', 'wire-pw-0') })).code, 0);
+  });
+});
+
+/** A raw connection logged in with the password, asking for a session token too; resolves with the peer and the token. */
+async function loginWithSession(port: number, user: string, password: string): Promise<{ peer: RawPeer; token: string }> {
+  const peer = await RawPeer.connect(port);
+  peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'raw-test' });
+  await peer.next();
+  peer.send({ type: 'login', user, password, session: true });
+  const authed = await peer.next();
+  assert.ok(authed.type === 'authed' && authed.token, JSON.stringify(authed));
+  return { peer, token: authed.token };
+}
+
+async function loginWithToken(port: number, token: string): Promise<RawPeer> {
+  const peer = await RawPeer.connect(port);
+  peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'raw-test' });
+  await peer.next();
+  peer.send({ type: 'session', token });
+  assert.equal((await peer.next()).type, 'authed');
+  return peer;
+}
+
+/** The connection still serves: a ping is answered. */
+async function assertAlive(peer: RawPeer, nonce: number): Promise<void> {
+  peer.send({ type: 'ping', nonce });
+  assert.deepEqual(await peer.next(), { type: 'pong', nonce });
+}
+
+/** The server ended the connection with this error (RawPeer.next waits at most 20 s). */
+async function assertEndedWith(peer: RawPeer, code: string, message: RegExp): Promise<void> {
+  const error = await peer.next();
+  assert.ok(error.type === 'error' && error.code === code && message.test(error.message), JSON.stringify(error));
+  await assert.rejects(peer.next(), /connection closed/);
+}
+
+describe('live connections of an account changed by lpf-server users', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.stop());
+
+  test('passwd and remove end the account\'s live connections at once with a clear error; others go on', async () => {
+    const byPassword = await RawPeer.session(server.port, 'smith', 'smith-old-pw', true);
+    const { peer: withSession, token } = await loginWithSession(server.port, 'smith', 'smith-old-pw');
+    const byToken = await loginWithToken(server.port, token);
+    const jones = await RawPeer.session(server.port, 'jones', 'jones-pw', true);
+    try {
+      assert.equal((await users(server.root, ['passwd', 'smith'], 'smith-new-pw')).code, 0);
+      for (const peer of [byPassword, withSession, byToken]) {
+        await assertEndedWith(peer, 'LPF_ERR_AUTH', /^the password of your account was changed; log in again$/);
+      }
+      await assertAlive(jones, 1);
+
+      // A login with the new password is not ended by that change; a removal ends it.
+      const again = await RawPeer.session(server.port, 'smith', 'smith-new-pw', false);
+      await assertAlive(again, 2);
+      assert.equal((await users(server.root, ['remove', 'smith', '--yes'])).code, 0);
+      await assertEndedWith(again, 'LPF_ERR_AUTH', /^your account was removed; log in again$/);
+      await assertAlive(jones, 3);
+    } finally {
+      for (const peer of [byPassword, withSession, byToken, jones]) peer.close();
+    }
+  });
+
+  test('a session ended by hand in sessions.txt ends the connections that use it', async () => {
+    assert.equal((await users(server.root, ['add', 'kim'], 'kim-password')).code, 0);
+    const { peer: withSession, token } = await loginWithSession(server.port, 'kim', 'kim-password');
+    const byToken = await loginWithToken(server.port, token);
+    const other = await loginWithSession(server.port, 'kim', 'kim-password');
+    try {
+      const path = join(server.root, 'sessions.txt');
+      const hash = createHash('sha256').update(token).digest('hex');
+      const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => !l.startsWith(`${hash} `));
+      // Replaced whole, as a careful admin would (a file rewritten in place is acted upon once settled: test/unit/login-watch.test.ts).
+      await writeFile(`${path}.edited`, lines.join('\n'));
+      await rename(`${path}.edited`, path);
+      for (const peer of [withSession, byToken]) await assertEndedWith(peer, 'LPF_ERR_SESSION', /your session was ended on the server; log in again/);
+      await assertAlive(other.peer, 4);
+    } finally {
+      for (const peer of [withSession, byToken, other.peer]) peer.close();
+    }
+  });
+});
+
+describe('a damaged accounts file', () => {
+  test('a line cut in half keeps its name taken, a repeated name logs in with neither line; both are logged and listed', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lpf-damaged-'));
+    const dir = await mkdtemp(join(tmpdir(), 'lpf-damaged-files-'));
+    const accountsPath = join(root, 'users.txt');
+    let server = await startServer({ root });
+    try {
+      await writeFile(join(dir, 'diary.txt'), 'dear diary');
+      assert.equal((await runLpf([server.address, '-upload', join(dir, 'diary.txt')], { env: asUser('alice', 'alice-password', true) })).code, 0);
+      for (const [user, password] of [['bob', 'bob-first-pw'], ['other', 'bob-second-pw'], ['carol', 'carol-password']]) {
+        assert.equal((await runLpf([server.address, '-list'], { env: asUser(user as string, password as string, true) })).code, 0);
+      }
+      await server.stop();
+
+      // alice's line cut in half; a second line for bob (another account's line renamed, as a hand edit would).
+      const lines = (await readFile(accountsPath, 'utf8')).split('\n');
+      const lineOf = (user: string) => lines.findIndex((l) => l.startsWith(`${user}:`));
+      const [alice, other] = [lineOf('alice'), lineOf('other')];
+      lines[alice] = (lines[alice] as string).slice(0, (lines[alice] as string).length / 2);
+      lines[other] = (lines[other] as string).replace(/^other:/, 'bob:');
+      await writeFile(accountsPath, lines.join('\n'));
+
+      server = await startServer({ root });
+      const warned = (line: number) => server.logs.find((l) => l.level === 40 && l.line === line && l.file === accountsPath);
+      assert.match(String(warned(alice + 1)?.msg), /not a valid account line \(user "alice"\)/, JSON.stringify(server.logs));
+      assert.match(String(warned(other + 1)?.msg), new RegExp(`repeats the user "bob" of line ${lineOf('bob') + 1}`));
+
+      const newcomer = await runLpf([server.address, '-list'], { env: asUser('alice', 'newcomer-password', true) });
+      assert.equal(newcomer.code, 6, newcomer.stderr);
+      assert.match(newcomer.stderr, /LPF_ERR_USER_EXISTS/);
+      for (const password of ['bob-first-pw', 'bob-second-pw']) {
+        const bob = await runLpf([server.address, '-list'], { env: asUser('bob', password) });
+        assert.equal(bob.code, 6, `bob with ${password} must not log in: ${bob.stderr}`);
+      }
+      const list = await users(root, ['list']);
+      assert.equal(list.code, 0, list.stderr);
+      assert.deepEqual(list.stdout.split('\n').filter(Boolean).sort(), ['carol']);
+      assert.match(list.stderr, new RegExp(`line ${alice + 1} of users.txt is not a valid account line \\(user "alice"\\)`));
+      assert.match(list.stderr, new RegExp(`line ${other + 1} of users.txt repeats the user "bob"`));
+
+      // Damaged while the server runs: reported when the server reloads the file (before the next login).
+      const edited = (await readFile(accountsPath, 'utf8')).replace(/^carol:scrypt:/m, 'carol:bcrypt:');
+      await writeFile(accountsPath, edited);
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('carol', 'carol-password') })).code, 6);
+      assert.ok(server.logs.some((l) => l.level === 40 && l.user === 'carol' && l.problem === 'damaged'), 'the reload is logged');
+
+      // The admin repairs alice's account: she gets her files back.
+      assert.equal((await users(root, ['passwd', 'alice'], 'alice-new-password')).code, 0);
+      const back = await runLpf([server.address, '-list'], { env: asUser('alice', 'alice-new-password') });
+      assert.equal(back.code, 0, back.stderr);
+      assert.match(back.stdout, /diary\.txt/);
+    } finally {
+      await server.stop();
+      await Promise.all([rm(root, { recursive: true, force: true }), rm(dir, { recursive: true, force: true })]);
+    }
+  });
+});
+
+/**
+ * `lpf-server users add` with a file size limit (ulimit -f, in blocks of 512 bytes), the nearest thing to a
+ * full disk an unprivileged test can make: writes to regular files fail (EFBIG) past the limit.
+ */
+function usersAddOnFullDisk(root: string, user: string, blocks: number): Promise<RunResult> {
+  const child = spawn('sh', ['-c', `ulimit -f ${blocks}; exec "$0" "$@"`, process.execPath, LPF_SERVER, 'users', 'add', user, '--root', root, '--password-stdin'], {
+    env: cleanEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end('a-long-enough-password\n');
+  return collect(child, 30_000);
+}
+
+describe('lpf-server users on a full disk', () => {
+  test('a failed write leaves no temporary or lock file in the root, and users.txt as it was', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lpf-full-'));
+    try {
+      assert.equal((await users(root, ['add', 'first'], 'first-password')).code, 0);
+      // Longer than one 512-byte block: the lock file (~100 bytes) can be written, the new users.txt cannot.
+      await appendFile(join(root, 'users.txt'), `# ${'padding '.repeat(100)}\n`);
+      const before = await readFile(join(root, 'users.txt'), 'utf8');
+      for (const blocks of [0, 1]) {
+        const r = await usersAddOnFullDisk(root, `second${blocks}`, blocks);
+        assert.notEqual(r.code, 0, `ulimit -f ${blocks}: ${r.stderr}`);
+        assert.match(r.stderr, /EFBIG/);
+        assert.deepEqual((await readdir(root)).sort(), ['users.txt'], `ulimit -f ${blocks}: nothing left behind`);
+        assert.equal(await readFile(join(root, 'users.txt'), 'utf8'), before);
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { readAccounts } from '../../src/server/accounts/accounts-file.js';
 import { FileAccounts, parseAccounts } from '../../src/server/accounts/file-accounts.js';
 import { formatHash, hashPassword, parseHash, verifyPassword } from '../../src/server/accounts/password-hash.js';
 import { tempDir } from '../helpers/processes.js';
@@ -26,6 +27,21 @@ test('parseHash refuses malformed text', () => {
 test('parseAccounts skips comments and malformed lines', () => {
   const users = parseAccounts('# comment\n\nbroken line\nok:scrypt:N=1024,r=8,p=1:YWJj:ZGVm\n:scrypt:N=2,r=1,p=1:YQ==:YQ==\n');
   assert.deepEqual([...users.keys()], ['ok']);
+});
+
+test('readAccounts: a damaged or repeated line makes its account unusable, keeps its name taken, and is reported', () => {
+  const valid = 'scrypt:N=1024,r=8,p=1:YWJj:ZGVm';
+  const text = `# comment\nann:${valid}\nbob:scrypt:N=10\nbob:${valid}\ncy:${valid}\ncy:${valid}\nDee:${valid}\nno colon\n`;
+  const { users, taken, problems } = readAccounts(text);
+  assert.deepEqual([...users.keys()], ['ann']);
+  assert.deepEqual([...taken].sort(), ['ann', 'bob', 'cy', 'dee']);
+  assert.deepEqual(problems, [
+    { line: 3, user: 'bob', kind: 'damaged' },
+    { line: 4, user: 'bob', kind: 'duplicate', first: 3 },
+    { line: 6, user: 'cy', kind: 'duplicate', first: 5 },
+    { line: 7, user: 'dee', kind: 'damaged' },
+    { line: 8, user: undefined, kind: 'damaged' },
+  ]);
 });
 
 test('register and verify; unknown users and wrong passwords get the same error', async () => {

@@ -47,7 +47,7 @@ test('edits keep comments and lines they do not concern; list reports malformed 
     assert.ok(lines[2]?.startsWith('dee:scrypt:'));
     const listing = await listUsers(dir.path);
     assert.deepEqual(listing.users, [{ name: 'dee', sessions: 0 }]);
-    assert.deepEqual(listing.malformed, [2]);
+    assert.deepEqual(listing.problems, [{ line: 2, user: undefined, kind: 'damaged' }]);
   } finally {
     await dir.cleanup();
   }

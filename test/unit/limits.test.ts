@@ -60,6 +60,22 @@ describe('LoginThrottle', () => {
     assert.equal(throttle.waitFor(['user:a']), 0);
   });
 
+  test('the owner gets back in once the window ends: attempts in it do not count, and success clears the record', async () => {
+    const { clock, advance } = fakeClock();
+    const throttle = new LoginThrottle(THROTTLE, clock);
+    for (let i = 0; i < 3; i++) throttle.failed(['user:owner']);
+    // However many attempts come meanwhile, only failures of checked attempts count (the session refuses the others unchecked).
+    advance(THROTTLE.baseDelayMs - 1);
+    assert.equal(throttle.waitFor(['user:owner']), 1);
+    advance(1);
+    assert.equal(throttle.waitFor(['user:owner']), 0);
+    await throttle.enter('user:owner'); // admitted at once: nothing else is in flight
+    throttle.succeeded('user:owner');
+    throttle.leave('user:owner');
+    throttle.failed(['user:owner']);
+    assert.equal(throttle.waitFor(['user:owner']), 0, 'a fresh record: the free attempts are back');
+  });
+
   test('a huge number of failures stays at the maximum delay (no overflow)', () => {
     const { clock } = fakeClock();
     const throttle = new LoginThrottle({ freeAttempts: 0, baseDelayMs: 1, maxDelayMs: 5000 }, clock);
@@ -235,8 +251,10 @@ describe('ConnectionLimiter', () => {
 });
 
 /** The one Storage method the quota calls: usage(), scanned once per account. */
-class FakeStorage implements Pick<Storage, 'usage'> {
+class FakeStorage implements Pick<Storage, 'usage' | 'keptPartialBytes'> {
   readonly used = new Map<string, number>();
+  /** Bytes of kept partial uploads per user, and the path of the upload each resumes (not counted for it). */
+  readonly kept = new Map<string, { bytes: number; path: string }>();
   scans = 0;
   /** Scans that must fail before one succeeds. */
   failures = 0;
@@ -252,11 +270,16 @@ class FakeStorage implements Pick<Storage, 'usage'> {
     }
     return this.used.get(user) ?? 0;
   }
+
+  async keptPartialBytes(user: string, resuming?: { path: string }): Promise<number> {
+    const kept = this.kept.get(user);
+    return kept && kept.path !== resuming?.path ? kept.bytes : 0;
+  }
 }
 
-/** A QuotaKeeper over the fake: the quota never calls anything but usage(). */
+/** A QuotaKeeper over the fake: the quota never calls anything but usage() and keptPartialBytes(). */
 function keeper(storage: FakeStorage, quotaBytes: number): QuotaKeeper {
-  return new QuotaKeeper(storage as Pick<Storage, 'usage'> as Storage, quotaBytes);
+  return new QuotaKeeper(storage as Pick<Storage, 'usage' | 'keptPartialBytes'> as Storage, quotaBytes);
 }
 
 describe('QuotaKeeper', () => {
@@ -306,6 +329,18 @@ describe('QuotaKeeper', () => {
     await quota.settle('alice', 20, { replaced: 50 });
     await quota.reserve('alice', 80);
     await assert.rejects(quota.reserve('alice', 1), { code: 'LPF_ERR_QUOTA' });
+  });
+
+  test('kept partial uploads take room, and say so; the one an upload resumes is not counted twice', async () => {
+    const storage = new FakeStorage();
+    storage.used.set('alice', 20);
+    storage.kept.set('alice', { bytes: 50, path: 'big.iso' });
+    const quota = keeper(storage, 100);
+    await assert.rejects(quota.reserve('alice', 31, { path: 'other', request: { size: 31 } }), {
+      code: 'LPF_ERR_QUOTA',
+      message: 'not enough room in your storage quota: 31 bytes needed, 30 of 100 free; 50 bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire',
+    });
+    await quota.reserve('alice', 80, { path: 'big.iso', request: { size: 80, key: 'k' } });
   });
 
   test('concurrent reservations cannot together overshoot, even while the first usage scan is pending', async () => {

@@ -12,7 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { replaceFile } from '../../util/durable-file.js';
 import type { Clock } from '../limits/clock.js';
-import { asServerFailure, fileStamp, withFileLock } from './shared-file.js';
+import { asServerFailure, fileVersion, withFileLock, type FileVersion } from './shared-file.js';
 
 export interface Session {
   user: string;
@@ -24,8 +24,8 @@ export class SessionStore {
   readonly #ttlMs: number;
   readonly #clock: Clock;
   #sessions = new Map<string, Session>();
-  /** fileStamp of the version in #sessions; undefined when there is no file. */
-  #loaded: string | undefined;
+  /** The version in #sessions; undefined when there is no file (or after a failed change: read afresh). */
+  #file: FileVersion | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(path: string, ttlMs: number, clock: Clock) {
@@ -38,7 +38,7 @@ export class SessionStore {
     const info = await stat(this.#path).catch(orMissing);
     const text = info ? await readFile(this.#path, 'utf8').catch(orMissing) : undefined;
     this.#sessions = parseSessions(text ?? '', this.#clock());
-    this.#loaded = info && fileStamp(info);
+    this.#file = info && fileVersion(info);
   }
 
   /** Starts a session for `user`; resolves with the token (never stored) and its expiry. */
@@ -55,6 +55,15 @@ export class SessionStore {
    */
   get(token: string): Session | undefined {
     this.#refreshSync();
+    return this.#live(token);
+  }
+
+  /** Whether a token's session is live in the version read last (call refresh() first): no stat per token. */
+  isLive(token: string): boolean {
+    return this.#live(token) !== undefined;
+  }
+
+  #live(token: string): Session | undefined {
     const session = this.#sessions.get(hashOf(token));
     return session && session.expires > this.#clock() ? session : undefined;
   }
@@ -63,22 +72,32 @@ export class SessionStore {
     await this.#change(() => this.#sessions.delete(hashOf(token)));
   }
 
+  /** Re-reads the file if another process changed it. */
+  refresh(): void {
+    this.#refreshSync();
+  }
+
+  /** The version of the file the sessions in memory come from (a watcher compares them to see whether any ended). */
+  get file(): FileVersion | undefined {
+    return this.#file;
+  }
+
   #refreshSync(): void {
-    let stamp: string | undefined;
+    let file: FileVersion | undefined;
     try {
-      stamp = fileStamp(statSync(this.#path));
+      file = fileVersion(statSync(this.#path));
     } catch (err) {
       orMissing(err);
     }
-    if (stamp === this.#loaded) return;
+    if (file?.stamp === this.#file?.stamp) return;
     let text = '';
     try {
-      if (stamp !== undefined) text = readFileSync(this.#path, 'utf8');
+      if (file !== undefined) text = readFileSync(this.#path, 'utf8');
     } catch (err) {
       orMissing(err);
     }
     this.#sessions = parseSessions(text, this.#clock());
-    this.#loaded = stamp;
+    this.#file = file;
   }
 
   /**
@@ -93,9 +112,9 @@ export class SessionStore {
         const now = this.#clock();
         for (const [hash, s] of this.#sessions) if (s.expires <= now) this.#sessions.delete(hash);
         await replaceFile(this.#path, formatSessions(this.#sessions), { mode: 0o600, durable: true });
-        this.#loaded = fileStamp(await stat(this.#path));
+        this.#file = fileVersion(await stat(this.#path));
       }).catch((err: unknown) => {
-        this.#loaded = undefined; // whatever happened, read the file afresh next time
+        this.#file = undefined; // whatever happened, read the file afresh next time
         throw asServerFailure(err);
       }),
     );

@@ -46,9 +46,10 @@ export async function withFileLock<T>(path: string, task: () => Promise<T>, opti
 async function acquire(lockPath: string, timeoutMs: number, staleMs: number): Promise<string> {
   const text = `${JSON.stringify({ pid: process.pid, host: hostname(), since: Date.now(), id: randomBytes(8).toString('hex') })}\n`;
   const temp = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, text, { mode: 0o600 });
   const deadline = Date.now() + timeoutMs;
   try {
+    // Inside the try: a write that fails (a full disk) may still have created the file, empty.
+    await writeFile(temp, text, { mode: 0o600 });
     for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
       try {
         await link(temp, lockPath);
@@ -131,6 +132,17 @@ function lockedError(lockPath: string, holder: Holder): LpfError {
     'LPF_ERR_LOCKED',
     `${lockPath} is held by ${who} since ${new Date(holder.since).toISOString()}; if no lpf-server is changing the file, remove the lock file`,
   );
+}
+
+/** One version of a file, as read: its stamp, and what tells whether it may still be being written (see login-watch.ts). */
+export interface FileVersion {
+  stamp: string;
+  ino: number;
+  mtimeMs: number;
+}
+
+export function fileVersion(info: Stats): FileVersion {
+  return { stamp: fileStamp(info), ino: info.ino, mtimeMs: info.mtimeMs };
 }
 
 /**

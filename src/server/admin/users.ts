@@ -7,7 +7,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
 import { checkPassword, normalizeUserName } from '../../protocol/index.js';
-import { accountLine, lineUser, parseAccountLine, readAccountsText, updateAccountsFile } from '../accounts/accounts-file.js';
+import { accountLine, lineUser, readAccounts, readAccountsText, updateAccountsFile, type AccountProblem } from '../accounts/accounts-file.js';
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../accounts/password-hash.js';
 import { countSessions, revokeSessionsOf } from '../accounts/session-store.js';
 import { systemClock } from '../limits/clock.js';
@@ -20,9 +20,10 @@ export interface AdminOptions {
 }
 
 export interface UserListing {
+  /** The accounts that can log in. */
   users: { name: string; sessions: number }[];
-  /** Line numbers (from 1) of lines that are neither comments nor valid accounts: those accounts cannot log in. */
-  malformed: number[];
+  /** Damaged and repeated lines: their accounts cannot log in, their names stay taken. */
+  problems: AccountProblem[];
 }
 
 const usersPath = (root: string) => join(root, 'users.txt');
@@ -42,23 +43,20 @@ export function checkNewPassword(password: string, minChars: number): void {
 }
 
 export async function listUsers(root: string): Promise<UserListing> {
-  const text = (await readAccountsText(usersPath(root))) ?? '';
+  const { users, problems } = readAccounts((await readAccountsText(usersPath(root))) ?? '');
   const sessions = await countSessions(sessionsPath(root), systemClock);
-  const users = new Map<string, number>();
-  const malformed: number[] = [];
-  text.split('\n').forEach((line, i) => {
-    const account = parseAccountLine(line);
-    if (account) users.set(account.name, sessions.get(account.name) ?? 0);
-    else if (line !== '' && !line.startsWith('#')) malformed.push(i + 1);
-  });
-  const sorted = [...users].sort(([a], [b]) => (a < b ? -1 : 1));
-  return { users: sorted.map(([name, count]) => ({ name, sessions: count })), malformed };
+  const names = [...users.keys()].sort();
+  return { users: names.map((name) => ({ name, sessions: sessions.get(name) ?? 0 })), problems };
 }
 
-/** True when the account exists (a quick check before asking for a password; changes check again). */
+/** True when some line of the accounts file names the user, a damaged one included (a quick check; changes check again). */
 export async function userExists(root: string, user: string): Promise<boolean> {
-  const name = userName(user);
-  return (await listUsers(root)).users.some((u) => u.name === name);
+  return readAccounts((await readAccountsText(usersPath(root))) ?? '').taken.has(userName(user));
+}
+
+/** Whether any line names the user, readable or not. */
+function named(lines: string[], name: string): boolean {
+  return lines.some((line) => lineUser(line) === name);
 }
 
 export async function addUser(options: AdminOptions, user: string, password: string): Promise<string> {
@@ -67,7 +65,7 @@ export async function addUser(options: AdminOptions, user: string, password: str
   const hash = await hashPassword(password, options.params ?? DEFAULT_SCRYPT);
   await mkdir(options.root, { recursive: true, mode: 0o700 });
   await updateAccountsFile(usersPath(options.root), (lines) => {
-    if (lines.some((line) => parseAccountLine(line)?.name === name)) throw exists(name);
+    if (named(lines, name)) throw exists(name);
     return [...lines, accountLine(name, hash)];
   });
   return name;
@@ -82,8 +80,8 @@ export async function setPassword(options: AdminOptions, user: string, password:
   checkNewPassword(password, options.minPasswordChars);
   const hash = await hashPassword(password, options.params ?? DEFAULT_SCRYPT);
   await updateAccountsFile(usersPath(options.root), (lines) => {
-    if (!lines.some((line) => parseAccountLine(line)?.name === name)) throw unknown(name);
-    // Its other lines (malformed ones included) go: one account, one line.
+    if (!named(lines, name)) throw unknown(name);
+    // Its other lines (damaged and repeated ones included) go: one account, one line. This is how an admin repairs it.
     let replaced = false;
     return lines.flatMap((line) => {
       if (lineUser(line) !== name) return [line];
@@ -102,7 +100,7 @@ export async function setPassword(options: AdminOptions, user: string, password:
 export async function removeUser(root: string, user: string, keepFiles: boolean): Promise<{ name: string; sessionsEnded: number; filesRemoved: boolean }> {
   const name = userName(user);
   await updateAccountsFile(usersPath(root), (lines) => {
-    if (!lines.some((line) => parseAccountLine(line)?.name === name)) throw unknown(name);
+    if (!named(lines, name)) throw unknown(name);
     return lines.filter((line) => lineUser(line) !== name);
   });
   const sessionsEnded = await revokeSessionsOf(sessionsPath(root), name, systemClock);

@@ -1,10 +1,13 @@
 /**
  * Per-user storage quota. Usage is read from storage once per user, then kept
  * up to date from commits and deletes; uploads in flight reserve their
- * announced size, so concurrent uploads cannot together overshoot.
+ * announced size, so concurrent uploads cannot together overshoot. Cut-off
+ * uploads kept for a resume count too (asked of storage at each reservation:
+ * they come and go with connections and the sweep), or an account could fill
+ * the disk with them.
  */
 import { LpfError } from '../../errors.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, UploadRequest } from '../storage/storage.js';
 
 interface Account {
   used: number;
@@ -21,12 +24,18 @@ export class QuotaKeeper {
     this.#quota = quotaBytes;
   }
 
-  /** Reserves room for an upload of `size` bytes; throws LPF_ERR_QUOTA when it does not fit. */
-  async reserve(user: string, size: number): Promise<void> {
+  /**
+   * Reserves room for an upload of `size` bytes to `path` (whose own kept part, if it resumes one, is not
+   * counted twice); throws LPF_ERR_QUOTA when it does not fit.
+   */
+  async reserve(user: string, size: number, upload?: { path: string; request: UploadRequest }): Promise<void> {
     const account = await this.#account(user);
-    if (account.used + account.reserved + size > this.#quota) {
-      const free = Math.max(0, this.#quota - account.used - account.reserved);
-      throw new LpfError('LPF_ERR_QUOTA', `not enough room in your storage quota: ${size} bytes needed, ${free} of ${this.#quota} free`);
+    const kept = await this.#storage.keptPartialBytes(user, upload);
+    const taken = account.used + account.reserved + kept;
+    if (taken + size > this.#quota) {
+      const free = Math.max(0, this.#quota - taken);
+      const partials = kept > 0 ? `; ${kept} bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire` : '';
+      throw new LpfError('LPF_ERR_QUOTA', `not enough room in your storage quota: ${size} bytes needed, ${free} of ${this.#quota} free${partials}`);
     }
     account.reserved += size;
   }

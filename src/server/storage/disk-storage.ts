@@ -17,7 +17,11 @@ import { resumePoint } from '../../util/partial-file.js';
 import { DiskUpload, type UploadPaths } from './disk-upload.js';
 import { readValidMeta, removeMeta } from './file-meta.js';
 import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
+import { KeyedLimit } from '../../util/keyed-limit.js';
 import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
+
+/** Opens of one user's files in flight at once: half of libuv's default thread pool. */
+const OPENS_PER_USER = 2;
 
 export class DiskStorage implements Storage {
   readonly #filesRoot: string;
@@ -27,6 +31,7 @@ export class DiskStorage implements Storage {
   readonly #active = new Set<string>();
   /** Users whose storage and partial folders were made: not made again for every upload. */
   readonly #prepared = new Set<string>();
+  readonly #opens = new KeyedLimit(OPENS_PER_USER);
 
   constructor(root: string) {
     this.#filesRoot = join(root, 'files');
@@ -60,7 +65,8 @@ export class DiskStorage implements Storage {
 
   async stat(user: string, path: string): Promise<ListEntry> {
     const { info } = await resolveInside(this.#userRoot(user), path);
-    if (!info || !(info.isFile() || info.isDirectory())) throw notFound(path);
+    if (!info) throw notFound(path);
+    if (!(info.isFile() || info.isDirectory())) throw notRegular(path);
     return this.#entry(user, path, path, info, false);
   }
 
@@ -72,19 +78,35 @@ export class DiskStorage implements Storage {
     return tree.reduce((sum, e) => sum + (e.info.isFile() ? e.info.size : 0), 0);
   }
 
+  async keptPartialBytes(user: string, resuming?: { path: string; request: UploadRequest }): Promise<number> {
+    const dir = join(this.#partialRoot, user);
+    const key = resuming?.request.key;
+    const resumed = resuming && key !== undefined ? partialId(resuming.path, resuming.request.size, key) : undefined;
+    let bytes = 0;
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      const id = file.replace(/\.(part|blocks)$/, '');
+      if (id === resumed || this.#active.has(`${user}/${id}`)) continue;
+      bytes += (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0;
+    }
+    return bytes;
+  }
+
   async read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile> {
     const target = await resolveInside(this.#userRoot(user), name);
     if (target.info?.isDirectory()) throw isAFolder(name, 'download it with -r');
+    if (!target.info) throw notFound(name);
+    // Refused before opening: opening a pipe waits for a writer, and would hold a thread of the pool meanwhile.
+    if (!target.info.isFile()) throw notRegular(name);
     let handle: FileHandle;
     try {
-      handle = await open(target.path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      handle = await this.#openForReading(user, target.path);
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ELOOP')) throw notFound(name);
       throw storageError(err, `open ${JSON.stringify(name)}`);
     }
     try {
       const info = await handle.stat();
-      if (!info.isFile()) throw notFound(name);
+      if (!info.isFile()) throw notRegular(name); // swapped in since the lstat
       const mtime = wireTime(info.mtimeMs);
       const meta = await readValidMeta(this.#metaPath(user, name), info.size, info.mtimeMs);
       // Resume only where the file is the one the client has a part of, and on a block boundary.
@@ -250,12 +272,24 @@ export class DiskStorage implements Storage {
   async #checksum(user: string, path: string, size: number, mtimeMs: number): Promise<string> {
     const meta = await readValidMeta(this.#metaPath(user, path), size, mtimeMs);
     if (meta) return meta.sha256;
-    const handle = await open(join(this.#userRoot(user), path), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    const handle = await this.#openForReading(user, (await resolveInside(this.#userRoot(user), path)).path);
     try {
+      if (!(await handle.stat()).isFile()) throw notRegular(path);
       return (await hashFileStart(handle, size, new ContentHasher())).digest();
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * Opens a file of the user's for reading without ever waiting on it: O_NONBLOCK makes a pipe or device
+   * swapped in after the lstat open at once (it is then refused by type), and no more than
+   * OPENS_PER_USER opens of one user run at once, so that one user can never hold all of libuv's thread
+   * pool (4 threads by default, shared by every file operation, sign-up and login) even where an open
+   * does block (a hung network mount).
+   */
+  #openForReading(user: string, path: string): Promise<FileHandle> {
+    return this.#opens.run(user, () => open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK));
   }
 
   /** Metadata follows its file; it is checked against size and mtime when read, so a failure here costs only a re-hash. */
@@ -308,6 +342,10 @@ function isCode(err: unknown, code: string): boolean {
 
 function notFound(name: string): LpfError {
   return new LpfError('LPF_ERR_NOT_FOUND', `no such file or folder: ${JSON.stringify(name)}`);
+}
+
+function notRegular(name: string): LpfError {
+  return new LpfError('LPF_ERR_NOT_FOUND', `${JSON.stringify(name)} is not a regular file (a link, a pipe or a device placed on the server): only regular files and folders are served`);
 }
 
 function isAFolder(name: string, hint: string): LpfError {

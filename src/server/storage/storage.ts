@@ -79,6 +79,11 @@ export interface Storage {
   rename(user: string, from: string, to: string): Promise<void>;
   /** Bytes the user's committed files take. */
   usage(user: string): Promise<number>;
+  /**
+   * Bytes the user's cut-off uploads kept for a resume take (their data and digests), not counting uploads
+   * being written now (their reservation covers them) nor the kept one that `resuming` would continue.
+   */
+  keptPartialBytes(user: string, resuming?: { path: string; request: UploadRequest }): Promise<number>;
   /** Removes partial uploads untouched for longer than `maxAgeMs`; resolves with how many. */
   sweepPartials(maxAgeMs: number): Promise<number>;
 }

@@ -34,10 +34,26 @@ export async function resolveInside(root: string, remotePath: string): Promise<R
       if (info === undefined) throw noSuchFolder(walked);
       if (!info.isDirectory()) throw notAFolder(walked);
     }
-    path = join(path, part);
-    info = await lstatOrUndefined(path);
+    ({ path, info } = await findEntry(path, part));
   }
   return { path, info };
+}
+
+/**
+ * The entry named `part` (NFC, as every remote name is) in the folder `dir`. A name placed on the disk by
+ * other means may be in another Unicode form (macOS writes NFD): when there is no entry of the exact
+ * name, one whose NFC form is `part` is used, so what a listing shows (NFC, see walkTree) can be
+ * downloaded. Only names that hasOtherForms are looked for so (a readdir each).
+ */
+async function findEntry(dir: string, part: string): Promise<Resolved> {
+  const exact = join(dir, part);
+  const info = await lstatOrUndefined(exact);
+  if (info !== undefined || !hasOtherForms(part)) return { path: exact, info };
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const other = names.find((name) => name !== part && name.normalize('NFC') === part);
+  if (other === undefined) return { path: exact, info };
+  const path = join(dir, other);
+  return { path, info: await lstatOrUndefined(path) };
 }
 
 /**
@@ -49,9 +65,9 @@ export async function makeFolders(root: string, remotePath: string): Promise<voi
   const parts = remotePath.split('/');
   let path = root;
   for (const [i, part] of parts.entries()) {
-    path = join(path, part);
+    let info: Stats | undefined;
+    ({ path, info } = await findEntry(path, part));
     const walked = parts.slice(0, i + 1).join('/');
-    let info = await lstatOrUndefined(path);
     if (info === undefined) {
       await mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err; // made meanwhile by a parallel command: checked below
@@ -75,13 +91,14 @@ export interface TreeEntry {
 /**
  * Regular files and folders under `dir`, sorted by name, each folder just
  * before its content when `recursive`. Symbolic links and other special files
- * are left out; an entry gone since readdir is skipped.
+ * are left out; an entry gone since readdir is skipped. Names are given in NFC,
+ * the form of every name on the wire (findEntry finds them again); of two
+ * entries with the same NFC form, the one named exactly so is the one shown.
  */
 export async function walkTree(dir: string, recursive: boolean, prefix = ''): Promise<TreeEntry[]> {
-  const names = (await readdir(dir)).sort();
   const entries: TreeEntry[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
+  for (const [name, onDisk] of wireNames(await readdir(dir))) {
+    const path = join(dir, onDisk);
     const info = await lstatOrUndefined(path);
     if (!info || !(info.isFile() || info.isDirectory())) continue;
     const relative = joinRemote(prefix, name);
@@ -89,6 +106,26 @@ export async function walkTree(dir: string, recursive: boolean, prefix = ''): Pr
     if (recursive && info.isDirectory()) entries.push(...(await walkTree(path, true, relative).catch(() => [])));
   }
   return entries;
+}
+
+/**
+ * Whether a name in NFC may be written otherwise on disk and still be found: one with characters that
+ * decompose (é, Å, 가: NFD, as macOS writes names). The rare others (a Kelvin sign for "K") are neither
+ * found nor listed: what is listed can always be downloaded.
+ */
+function hasOtherForms(nfc: string): boolean {
+  return nfc !== nfc.normalize('NFD');
+}
+
+/** [NFC name, name on disk] of each entry findEntry can find, sorted by NFC name; the exact NFC entry wins over its twins. */
+function wireNames(names: string[]): [string, string][] {
+  const chosen = new Map<string, string>();
+  for (const onDisk of names) {
+    const nfc = onDisk.normalize('NFC');
+    if (onDisk !== nfc && !hasOtherForms(nfc)) continue;
+    if (!chosen.has(nfc) || onDisk === nfc) chosen.set(nfc, onDisk);
+  }
+  return [...chosen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
