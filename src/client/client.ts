@@ -27,7 +27,7 @@ import { CommandQueue, type Turn } from './command-queue.js';
 import { LocalPartial, type PartialWriter, type ResumableDownload } from './local-partial.js';
 import { VERSION } from '../version.js';
 import { formatAddress, type ServerAddress } from './address.js';
-import { openTransport, type TlsPolicy } from './transport.js';
+import { dial, type TlsPolicy } from './dial.js';
 
 export const CLIENT_AGENT = `lpf/${VERSION}`;
 
@@ -90,7 +90,7 @@ export class LpfClient {
 
   /** Connects and performs the handshake. */
   static async connect(address: ServerAddress, options: ConnectOptions): Promise<LpfClient> {
-    const socket = await openTransport(address, options.tls, options.connectTimeoutMs ?? 10_000);
+    const socket = await dial(address, options.tls, options.connectTimeoutMs ?? 10_000);
     const client = new LpfClient(socket, address, options.idleTimeoutMs ?? 60_000);
     try {
       await client.#handshake();
