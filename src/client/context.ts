@@ -49,7 +49,7 @@ export class ClientContext {
     this.setIdleTimeout(idleTimeoutMs);
   }
 
-  /** True once the connection has ended: no further command can be sent on it. */
+  /** True once the connection has ended or is ending on a failure: no further command can be sent on it. */
   get failed(): boolean {
     return this.#failure !== undefined;
   }
@@ -163,12 +163,24 @@ export class ClientContext {
   }
 
   #onData(chunk: Buffer): void {
-    if (!this.#dataSink) throw new LpfError('LPF_ERR_PROTOCOL', 'the server sent file data unasked');
-    this.#dataSink(chunk);
+    try {
+      if (!this.#dataSink) throw new LpfError('LPF_ERR_PROTOCOL', 'the server sent file data unasked');
+      this.#dataSink(chunk);
+    } catch (err) {
+      // The connection tells the server and closes once that is out, and the close then says only
+      // "closed by peer": the reason is kept here, as the failure every reader sees.
+      this.#fail(toLpfError(err));
+      throw err;
+    }
   }
 
   #onClosed(error?: LpfError): void {
-    this.#failure = describeFailure(error, this.address);
+    this.#fail(describeFailure(error, this.address));
+  }
+
+  /** Ends the client's use of the connection: the first failure is the one every reader gets. */
+  #fail(error: LpfError): void {
+    this.#failure ??= error;
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.reject(this.#failure);

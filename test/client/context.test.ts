@@ -12,7 +12,7 @@ import { FrameDecoder, encodeDataHeader, encodeMessage, type Message } from '../
 
 const ADDRESS = { host: '127.0.0.1', port: 0 };
 
-/** Answers each request as scripted: a ping with a pong, a delete with a refusal, a stat with the wrong answer (and a list with unasked DATA). */
+/** Answers each request as scripted: a ping with a pong, a delete with a refusal, a stat with the wrong answer, a list with unasked DATA. */
 function scriptedServer(): Server {
   return createServer((socket) => {
     const reply = (m: Message) => socket.write(encodeMessage(m));
@@ -77,6 +77,12 @@ describe('ClientContext', () => {
   test('an answer of the wrong type is a protocol error that ends the connection', async () => {
     const ctx = await connected();
     await assert.rejects(ctx.request({ type: 'stat', path: 'x' }, 'entry'), { code: 'LPF_ERR_PROTOCOL', message: /expected entry .* got ok/ });
+    assert.equal(ctx.failed, true);
+  });
+
+  test('file data nobody asked for is a protocol error that ends the connection', async () => {
+    const ctx = await connected();
+    await assert.rejects(ctx.request({ type: 'list' }, 'list_page'), { code: 'LPF_ERR_PROTOCOL', message: /file data unasked/ });
     assert.equal(ctx.failed, true);
   });
 
