@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LpfClient } from '../../src/client/client.js';
-import type { TlsPolicy } from '../../src/client/transport.js';
+import type { TlsPolicy } from '../../src/client/dial.js';
 import { LOOPBACK, assertLoopback } from '../lib/net.js';
 import { rawGet, rawPut } from '../raw/pipe.js';
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAddress, formatAddress } from '../client/address.js';
 import { LpfClient } from '../client/client.js';
 import { KnownHosts, defaultKnownHostsPath } from '../client/known-hosts.js';
-import type { TlsPolicy } from '../client/transport.js';
+import type { TlsPolicy } from '../client/dial.js';
 import { LpfError, toLpfError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { SessionFile, defaultSessionsPath } from '../client/sessions.js';

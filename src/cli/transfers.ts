@@ -125,19 +125,10 @@ async function runPlan<Step extends { kind: string; size?: number }>(
   let done = 0;
   // A folder that could not be made is one more thing that failed: the count of failures never outruns the total.
   let failedFolders = 0;
-  const inFlight: { done: Promise<void>; bytes: number }[] = [];
-  let inFlightBytes = 0;
-  const oldestDone = async () => {
-    const oldest = inFlight.shift();
-    if (!oldest) return;
-    inFlightBytes -= oldest.bytes;
-    await oldest.done;
-  };
+  const inFlight = new InFlight(window);
   let previous: Promise<unknown> = Promise.resolve();
   for (const step of plan.steps) {
-    const weight = stepBytes(step);
-    if (!window.overlaps(step)) while (inFlight.length > 0) await oldestDone();
-    while (inFlight.length > 0 && (inFlight.length >= window.size || inFlightBytes + weight > window.bytes)) await oldestDone();
+    await inFlight.makeRoom(step);
     // A step that fails at once (an unreadable file) is reported after the steps before it, not ahead of
     // them; whether the connection was still up is noted when it failed, not when its turn to report comes.
     let connectedWhenFailed = true;
@@ -158,14 +149,50 @@ async function runPlan<Step extends { kind: string; size?: number }>(
     });
     attempt.catch(() => {}); // a lost connection fails every step in flight; the first one awaited reports it
     previous = attempt.catch(() => {});
-    inFlight.push({ done: attempt, bytes: weight });
-    inFlightBytes += weight;
+    inFlight.add(step, attempt);
   }
-  while (inFlight.length > 0) await oldestDone();
+  await inFlight.drain();
   const total = files + plan.problems.length + failedFolders;
   const ms = Date.now() - started;
   if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(ms)}, ${formatRate(bytes, ms)}`, {});
   failures.throwIfAny(total, verb);
+}
+
+/** The steps of a plan in flight, kept within a Window: each entry is over once its step is reported. */
+class InFlight<Step extends { kind: string; size?: number }> {
+  readonly #window: Window<Step>;
+  readonly #steps: { reported: Promise<void>; bytes: number }[] = [];
+  #bytes = 0;
+
+  constructor(window: Window<Step>) {
+    this.#window = window;
+  }
+
+  /** Waits until `step` may start: alone unless it overlaps, and within the window's count and bytes. */
+  async makeRoom(step: Step): Promise<void> {
+    if (!this.#window.overlaps(step)) await this.drain();
+    const bytes = stepBytes(step);
+    while (this.#steps.length > 0 && (this.#steps.length >= this.#window.size || this.#bytes + bytes > this.#window.bytes)) await this.#oldestReported();
+  }
+
+  /** Counts `step` in flight until `reported` settles. */
+  add(step: Step, reported: Promise<void>): void {
+    const bytes = stepBytes(step);
+    this.#steps.push({ reported, bytes });
+    this.#bytes += bytes;
+  }
+
+  /** Waits for every step in flight, in order. */
+  async drain(): Promise<void> {
+    while (this.#steps.length > 0) await this.#oldestReported();
+  }
+
+  async #oldestReported(): Promise<void> {
+    const oldest = this.#steps.shift();
+    if (!oldest) return;
+    this.#bytes -= oldest.bytes;
+    await oldest.reported;
+  }
 }
 
 function reportTransfer(out: Output, text: string, result: TransferResult, local: string, checksum: boolean): void {

@@ -2,13 +2,16 @@
 import { isIPv6 } from 'node:net';
 import { LpfError } from '../errors.js';
 
+/** The port lpf-server listens on unless told otherwise. */
 export const DEFAULT_PORT = 20215;
 
+/** Where a server is: a host name or IP address, and a port. */
 export interface ServerAddress {
   host: string;
   port: number;
 }
 
+/** Reads host:port, [ipv6]:port or a host alone (the default port); LPF_ERR_USAGE when malformed. */
 export function parseAddress(text: string): ServerAddress {
   const bad = (why: string) => new LpfError('LPF_ERR_USAGE', `invalid server address "${text}": ${why}`);
   let host: string;

@@ -23,6 +23,7 @@ export class CommandQueue {
   }
 }
 
+/** One command's place in the CommandQueue: when it may send, when it may read, and its own marks. */
 export class Turn {
   /** Resolves once every earlier command has sent everything it will send. */
   readonly earlierSent: Promise<void>;

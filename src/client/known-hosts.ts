@@ -14,11 +14,14 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'lpf');
 }
 
+/** Where the remembered server fingerprints are kept unless told otherwise. */
 export function defaultKnownHostsPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), 'known_hosts');
 }
 
+/** The known_hosts file: one remembered certificate fingerprint per host:port. */
 export class KnownHosts {
+  /** The file's path. */
   readonly path: string;
 
   constructor(path: string) {

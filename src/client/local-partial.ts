@@ -19,6 +19,7 @@ interface PartialInfo {
   mtime: number;
 }
 
+/** What a cut-off download left: where to go on from, what the file was, and the digests of its whole blocks. */
 export interface ResumableDownload {
   offset: number;
   size: number;
@@ -26,6 +27,7 @@ export interface ResumableDownload {
   digests: Buffer[];
 }
 
+/** The partial file (and its side files) a download writes into before it is renamed into place. */
 export class LocalPartial {
   readonly #target: string;
   readonly #name: string;
@@ -121,15 +123,18 @@ export class PartialWriter {
     this.#hasher = new ContentHasher({ previous, onBlock: (digest) => files.recordBlock(digest) });
   }
 
+  /** Writes and hashes a chunk; false when the file's buffer is full (wait for onDrain). */
   write(chunk: Buffer): boolean {
     this.#hasher.update(chunk);
     return this.#files.write(chunk);
   }
 
+  /** Calls `callback` once the buffer that write() filled has drained. */
   onDrain(callback: () => void): void {
     this.#files.onDrain(callback);
   }
 
+  /** Calls `callback` when writing the local files fails. */
   onError(callback: (error: Error) => void): void {
     this.#files.onError(callback);
   }

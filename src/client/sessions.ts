@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { replaceFile } from '../util/durable-file.js';
 import { configDir } from './known-hosts.js';
 
+/** One server's login session as stored: who, the token, and until when. */
 export interface StoredSession {
   user: string;
   token: string;
@@ -15,11 +16,14 @@ export interface StoredSession {
   expires: number;
 }
 
+/** Where sessions are kept unless told otherwise. */
 export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), 'sessions.json');
 }
 
+/** The sessions file, one session per host:port. */
 export class SessionFile {
+  /** The file's path. */
   readonly path: string;
 
   constructor(path: string) {
@@ -32,12 +36,14 @@ export class SessionFile {
     return session && session.expires > Date.now() ? session : undefined;
   }
 
+  /** Stores (or replaces) the session for `hostPort`. */
   async set(hostPort: string, session: StoredSession): Promise<void> {
     const all = await this.#read();
     all[hostPort.toLowerCase()] = session;
     await this.#write(all);
   }
 
+  /** Forgets the session for `hostPort`, if there is one. */
   async delete(hostPort: string): Promise<void> {
     const all = await this.#read();
     if (!(hostPort.toLowerCase() in all)) return;

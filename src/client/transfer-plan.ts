@@ -10,14 +10,18 @@ import { LpfError, toLpfError, type ErrorCode } from '../errors.js';
 import { localError } from './local-error.js';
 import { joinRemote, normalizeRemoteName, normalizeRemotePath, quoteName, remoteBaseName, type ListEntry } from '../protocol/index.js';
 
+/** One step of an upload: make a remote folder, or send a local file to a remote name. */
 export type UploadStep = { kind: 'folder'; remote: string } | { kind: 'file'; local: string; remote: string; size: number };
+/** One step of a download: make a local folder, or fetch a remote file to a local path. */
 export type DownloadStep = { kind: 'folder'; local: string } | { kind: 'file'; remote: string; local: string; size: number };
 
+/** A source that cannot be transferred, with why. */
 export interface Problem {
   source: string;
   error: LpfError;
 }
 
+/** The steps of a transfer, in order, and the sources left out. */
 export interface Plan<Step> {
   steps: Step[];
   /** Sources that cannot be transferred, each with why. */
@@ -26,6 +30,7 @@ export interface Plan<Step> {
   skipped: string[];
 }
 
+/** Where a transfer goes, and whether it takes folders. */
 export interface PlanOptions {
   /** Where to: a name for one file, else a folder (created when missing). */
   to?: string;
@@ -44,6 +49,7 @@ export interface RemoteView {
 /** Where sources go: into a folder under their own names, or (one source) exactly to a name. */
 type Destination<P> = { folder: P; exact?: undefined } | { folder?: undefined; exact: P };
 
+/** Plans an upload of local `sources`, as cp would place them on the server. */
 export async function planUpload(sources: string[], options: PlanOptions, remote: RemoteView): Promise<Plan<UploadStep>> {
   const plan: Plan<UploadStep> = { steps: [], problems: [], skipped: [] };
   const targets = new Targets(plan.problems, { verb: 'uploaded', code: 'LPF_ERR_EXISTS', describe: (path) => `remote ${JSON.stringify(path)}` });
@@ -70,6 +76,7 @@ export async function planUpload(sources: string[], options: PlanOptions, remote
   return plan;
 }
 
+/** Plans a download of remote `sources`, as cp would place them locally. */
 export async function planDownload(sources: string[], options: PlanOptions, remote: RemoteView): Promise<Plan<DownloadStep>> {
   const plan: Plan<DownloadStep> = { steps: [], problems: [], skipped: [] };
   const targets = new Targets(plan.problems, { verb: 'downloaded', code: 'LPF_ERR_LOCAL_EXISTS', describe: (path) => `the local ${path}`, key: (path) => resolve(path) });

@@ -8,6 +8,7 @@ import { LpfError } from '../errors.js';
 import { formatAddress, type ServerAddress } from './address.js';
 import type { KnownHosts } from './known-hosts.js';
 
+/** How the client secures its connection: not at all, by a CA, or by a pinned certificate. */
 export type TlsPolicy =
   | { mode: 'plain' }
   /** Verify the server's certificate chain and name against these CA certificates (PEM). */
@@ -15,8 +16,8 @@ export type TlsPolicy =
   /** Trust on first use: compare with the remembered fingerprint; ask `trustNewHost` about a new one. */
   | { mode: 'pin'; knownHosts: KnownHosts; trustNewHost(hostPort: string, fingerprint: string): Promise<boolean> };
 
-/** Resolves with a connected (and, for TLS, verified) socket. */
-export async function openTransport(address: ServerAddress, policy: TlsPolicy, timeoutMs: number): Promise<Socket> {
+/** Dials the server; resolves with a connected (and, for TLS, verified) socket. */
+export async function dial(address: ServerAddress, policy: TlsPolicy, timeoutMs: number): Promise<Socket> {
   const socket = await connectSocket(address, policy, timeoutMs);
   if (policy.mode === 'pin') {
     try {
