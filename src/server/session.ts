@@ -130,6 +130,11 @@ export class Session {
     if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#fail(shuttingDown());
   }
 
+  /** The server's handshake deadline (from TCP accept) has passed: a connection that has not said hello is ended. */
+  handshakeOverdue(timeoutMs: number): void {
+    if (this.#state === 'hello') this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no hello within ${timeoutMs / 1000} s of connecting; closing the connection`));
+  }
+
   /** Closes the connection at once (the shutdown grace period is over). */
   destroy(): void {
     this.#conn.close(shuttingDown());
