@@ -36,6 +36,13 @@ import type { Storage, UploadSink } from './storage/storage.js';
 export const SERVER_AGENT = 'lpf-server/0.1.0';
 
 /**
+ * Answers not yet taken by the kernel past which a connection is not read (Connection's maxUnsent):
+ * a client that does not read its answers is not read either, so they cannot pile up in memory.
+ * Many answers, and less than one DATA frame.
+ */
+export const MAX_UNSENT_ANSWERS = 64 * 1024;
+
+/**
  * Uploads of one connection that may be committing at once. Their flushes to disk then
  * overlap; more would only queue in libuv's thread pool. See bench/profiles/2026-11-24-small-files.md.
  */
@@ -105,7 +112,7 @@ export class Session {
       message: (m) => this.#onMessage(m),
       data: (chunk) => this.#onData(chunk),
       closed: (err) => this.#onClosed(err),
-    });
+    }, { maxUnsent: MAX_UNSENT_ANSWERS });
     this.#log.info('connected');
     const { loginTimeoutMs, idleTimeoutMs } = ctx.limits;
     socket.setTimeout(idleTimeoutMs, () =>
