@@ -48,6 +48,14 @@ export const MAX_UNSENT_ANSWERS = 64 * 1024;
  */
 const MAX_COMMITTING = 16;
 
+/**
+ * Answers that may wait their turn behind one still owed (an upload being stored). Past it the
+ * connection is not read until they are sent, so that cheap requests pipelined behind a slow store
+ * (pings, say) cannot queue without bound. Uploads owe two answers each, so this leaves room for
+ * MAX_COMMITTING of them and more.
+ */
+const MAX_OWED = 4 * MAX_COMMITTING;
+
 /** What every session shares: the stores, and the state of the abuse limits. */
 export interface SessionContext {
   accounts: Accounts;
@@ -96,6 +104,8 @@ export class Session {
   #answers: Promise<void> = Promise.resolve();
   /** How many answers wait in #answers. */
   #owed = 0;
+  /** Input is held because MAX_OWED answers wait (one of the connection's holds). */
+  #owingTooMany = false;
   /** The closing error has been sent: no answer may follow it. */
   #ending = false;
   /** The uploads committing in the background, oldest first; `answered` resolves once their answer is sent. */
@@ -259,11 +269,19 @@ export class Session {
   /** Queues an answer after those owed; resolves once it is sent. */
   #queueAnswer(answer: () => void | Promise<void>): Promise<void> {
     this.#owed++;
+    if (this.#owed >= MAX_OWED && !this.#owingTooMany) {
+      this.#owingTooMany = true;
+      this.#conn.hold();
+    }
     this.#answers = this.#answers.then(async () => {
       try {
         await answer();
       } finally {
         this.#owed--;
+        if (this.#owingTooMany && this.#owed < MAX_OWED) {
+          this.#owingTooMany = false;
+          this.#conn.release();
+        }
       }
     });
     return this.#answers;
