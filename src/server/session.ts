@@ -144,7 +144,8 @@ export class Session {
    */
   drain(): void {
     this.#draining = true;
-    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#fail(shuttingDown());
+    // 'skip' waits for the next command too: its refusal was answered, and what it drops is no command.
+    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready' || this.#state === 'skip') this.#fail(shuttingDown());
   }
 
   /** The server's handshake deadline (from TCP accept) has passed: a connection that has not said hello is ended. */
