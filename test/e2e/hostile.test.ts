@@ -374,10 +374,11 @@ describe('hostile clients, three servers side by side', { concurrency: true }, (
 
     test('connections that never send a byte fill the server for a moment, then the handshake deadline frees it', async () => {
       const sockets = await openMany(40, (i) => openReadingTcp(server.port, `127.0.0.${2 + (i % 4)}`));
+      const peers = sockets.map((s) => `${s.localAddress}:${s.localPort}`);
       try {
         const refused = await runLpf([server.address, '-ping']);
         if (refused.code !== 0) assert.equal(refused.code, 13, refused.stderr); // LPF_ERR_BUSY, unless the deadline came first
-        await closedByServer(server, sockets, []);
+        await closedByServer(server, sockets, peers);
         await assertPingAnswered(server);
       } finally {
         for (const s of sockets) s.destroy();
