@@ -1,9 +1,10 @@
 /**
  * Hostile clients against the real lpf-server: a few hundred connections at a time, from other loopback
- * addresses (127.0.0.2 and up) than the real `lpf` (127.0.0.1). For each kind, while they are there the
- * server's resident memory grows by less than 64 KiB a connection (64 MiB a thousand) and `lpf -ping`
- * is answered within a second; and the server itself closes every one of them, by its deadlines
- * (shortened here with their flags) or because what they sent is malformed.
+ * addresses (127.0.0.2 and up) than the real `lpf` (127.0.0.1). For each kind: from the first connection
+ * to the last close the server's resident memory grows by less than 64 KiB a connection (64 MiB a
+ * thousand) beyond a fixed 24 MiB, `lpf -ping` is answered within a second while they are there, and the
+ * server itself closes every one of them, by its deadlines (shortened here with their flags) or because
+ * what they sent is malformed.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ function residentBytes(server: RunningServer): number {
   return Number(kib) * 1024;
 }
 
-/** Samples the server's memory until stop(), which resolves with the largest growth seen. */
+/** Samples the server's memory until stop(), which returns the largest growth seen. */
 function watchMemory(server: RunningServer): { stop(): number } {
   const start = residentBytes(server);
   let peak = start;
