@@ -35,6 +35,8 @@ variable, which wins over the file, which wins over the default.
 Limits (defaults are safe for a public server; raise them for load tests):
   --max-connections N     open connections in all          LPF_MAX_CONNECTIONS (default: 1024)
   --max-per-address N     open connections per client IP   LPF_MAX_PER_ADDRESS (default: 32)
+  --handshake-timeout S   seconds from connecting to hello LPF_HANDSHAKE_TIMEOUT (default: 10)
+                          (the TLS handshake included)
   --login-timeout S       seconds to log in                LPF_LOGIN_TIMEOUT   (default: 120)
   --idle-timeout S        seconds without traffic          LPF_IDLE_TIMEOUT    (default: 300)
   --max-file-size SIZE    largest upload (e.g. 10G)        LPF_MAX_FILE_SIZE   (default: 10G)
@@ -81,6 +83,7 @@ function parseLimits(settings: ServerSettings): ServerLimits {
   return {
     maxConnections: count('max-connections', d.maxConnections),
     maxPerAddress: count('max-per-address', d.maxPerAddress),
+    handshakeTimeoutMs: seconds('handshake-timeout', d.handshakeTimeoutMs),
     loginTimeoutMs: seconds('login-timeout', d.loginTimeoutMs),
     idleTimeoutMs: seconds('idle-timeout', d.idleTimeoutMs),
     maxFileSize: bytes('max-file-size', d.maxFileSize),

@@ -24,6 +24,7 @@ export const SETTING_FLAGS = {
   plain: { type: 'boolean' },
   'max-connections': { type: 'string' },
   'max-per-address': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
   'login-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'max-file-size': { type: 'string' },

@@ -21,12 +21,29 @@ import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
 import { keepGarbageSmall, noteConnections } from '../util/reclaim.js';
 
-/** TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. */
+/**
+ * TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. Node's own
+ * handshakeTimeout is off: it only reports a `tlsClientError` and closes nothing, so the server's
+ * handshake deadline (#count) is the one that holds.
+ */
 const TLS_OPTIONS = {
   minVersion: 'TLSv1.3',
   ciphersuites: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
-  handshakeTimeout: 10_000,
+  handshakeTimeout: 0,
 } as const;
+
+/** A connection refused for a limit is destroyed this long after its LPF_ERR_BUSY answer, whatever it sends. */
+const REFUSED_LINGER_MS = 2000;
+
+/** One TCP connection, from accept to close. */
+interface Accepted {
+  /** The TCP socket (under TLS, the one the TLS socket wraps). */
+  socket: Socket;
+  /** Why it is over a limit, to tell it once the TLS handshake is done; undefined when it is welcome. */
+  refusal: string | undefined;
+  /** Its session, once the TLS handshake is done (at once with --plain). */
+  session: Session | undefined;
+}
 
 export interface ServerOptions {
   /** Interface to listen on; undefined means every interface (IPv6 and IPv4). */
@@ -51,14 +68,12 @@ export class LpfServer {
   #context: SessionContext | undefined;
   readonly #connections: ConnectionLimiter;
   /**
-   * Connections over a limit, by peer address and port, with the reason they are told once the TLS
-   * handshake is done (the TLS socket handed to #accept is not the TCP socket counted in #count).
+   * Every open TCP connection, sessions or not, by peer address and port (the TLS socket handed to
+   * #accept is not the TCP socket counted in #count; the peer's address and port name both).
    */
-  readonly #refusals = new Map<string, string>();
+  readonly #accepted = new Map<string, Accepted>();
   #sweeper: NodeJS.Timeout | undefined;
   #stopWatching: (() => void) | undefined;
-  /** Every open TCP connection, sessions or not. */
-  readonly #sockets = new Set<Socket>();
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -70,8 +85,10 @@ export class LpfServer {
       this.#server = createTlsServer({ ...TLS_OPTIONS, cert, key, noDelay: true });
       this.#server.on('secureConnection', accept);
       // A failed handshake (a port scanner, a plain client) concerns only that connection.
+      // Node leaves that socket open: it is closed here, so that it stops counting against the limits.
       this.#server.on('tlsClientError', (err, socket) => {
         options.log.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
+        socket.destroy();
       });
     } else {
       // No read-ahead: a socket whose input is held (see Connection.hold) keeps nothing read for it.
@@ -103,15 +120,25 @@ export class LpfServer {
 
   #count(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
-    const refusal = this.#connections.open(address);
     const key = peerKey(socket);
-    if (refusal) this.#refusals.set(key, refusal);
-    this.#sockets.add(socket);
+    const connection: Accepted = { socket, refusal: this.#connections.open(address), session: undefined };
+    this.#accepted.set(key, connection);
+    // A plain timer, not an idle timeout: whatever trickles in (a ClientHello a byte at a time) does not push it back.
+    const { handshakeTimeoutMs } = this.#options.limits;
+    const deadline = setTimeout(() => this.#handshakeOverdue(connection), handshakeTimeoutMs);
     socket.once('close', () => {
-      this.#sockets.delete(socket);
+      clearTimeout(deadline);
+      this.#accepted.delete(key);
       this.#connections.release(address);
-      this.#refusals.delete(key);
     });
+  }
+
+  /** The handshake deadline passed: a session that has said hello goes on, anything else is closed. */
+  #handshakeOverdue({ socket, session }: Accepted): void {
+    const { handshakeTimeoutMs } = this.#options.limits;
+    if (session) session.handshakeOverdue(handshakeTimeoutMs);
+    // Still in the TLS handshake: there is no channel to say why.
+    else socket.destroy();
   }
 
   /** Prepares the data folder and starts listening; resolves with the bound address. */
@@ -175,7 +202,7 @@ export class LpfServer {
     await Promise.race([Promise.all(sessions.map((s) => s.closed)), grace]);
     clearTimeout(timer);
     for (const session of this.#sessions) session.destroy();
-    for (const socket of this.#sockets) socket.destroy(); // handshakes and refusals still pending
+    for (const { socket } of this.#accepted.values()) socket.destroy(); // handshakes and refusals still pending
     await listenerClosed;
   }
 
@@ -190,17 +217,23 @@ export class LpfServer {
       socket.destroy();
       return;
     }
-    const refusal = this.#refusals.get(peerKey(socket));
+    const connection = this.#accepted.get(peerKey(socket));
+    if (!connection) {
+      socket.destroy(); // closed (its deadline passed) as its handshake ended
+      return;
+    }
+    const { refusal } = connection;
     if (refusal) {
       this.#options.log.warn({ peer: socket.remoteAddress, reason: refusal }, 'connection refused');
       socket.end(encodeMessage({ type: 'error', code: 'LPF_ERR_BUSY', message: refusal }));
       // Read (and drop) whatever comes, so the client's close is seen and the slot freed at once;
       // a hard deadline (not an idle timeout, which traffic would keep resetting) ends it regardless.
       socket.resume();
-      setTimeout(() => socket.destroy(), 2000).unref();
+      setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       return;
     }
     const session = new Session(socket, this.#nextId++, context);
+    connection.session = session;
     this.#sessions.add(session);
     noteConnections(this.#sessions.size);
     socket.once('close', () => {

@@ -36,10 +36,25 @@ import type { Storage, UploadSink } from './storage/storage.js';
 export const SERVER_AGENT = 'lpf-server/0.1.0';
 
 /**
+ * Answers not yet taken by the kernel past which a connection is not read (Connection's maxUnsent):
+ * a client that does not read its answers is not read either, so they cannot pile up in memory.
+ * Many answers, and less than one DATA frame.
+ */
+export const MAX_UNSENT_ANSWERS = 64 * 1024;
+
+/**
  * Uploads of one connection that may be committing at once. Their flushes to disk then
  * overlap; more would only queue in libuv's thread pool. See bench/profiles/2026-11-24-small-files.md.
  */
 const MAX_COMMITTING = 16;
+
+/**
+ * Answers that may wait their turn behind one still owed (an upload being stored). Past it the
+ * connection is not read until they are sent, so that cheap requests pipelined behind a slow store
+ * (pings, say) cannot queue without bound. Uploads owe two answers each, so this leaves room for
+ * MAX_COMMITTING of them and more.
+ */
+const MAX_OWED = 4 * MAX_COMMITTING;
 
 /** What every session shares: the stores, and the state of the abuse limits. */
 export interface SessionContext {
@@ -89,6 +104,8 @@ export class Session {
   #answers: Promise<void> = Promise.resolve();
   /** How many answers wait in #answers. */
   #owed = 0;
+  /** Input is held because MAX_OWED answers wait (one of the connection's holds). */
+  #owingTooMany = false;
   /** The closing error has been sent: no answer may follow it. */
   #ending = false;
   /** The uploads committing in the background, oldest first; `answered` resolves once their answer is sent. */
@@ -105,7 +122,7 @@ export class Session {
       message: (m) => this.#onMessage(m),
       data: (chunk) => this.#onData(chunk),
       closed: (err) => this.#onClosed(err),
-    });
+    }, { maxUnsent: MAX_UNSENT_ANSWERS });
     this.#log.info('connected');
     const { loginTimeoutMs, idleTimeoutMs } = ctx.limits;
     socket.setTimeout(idleTimeoutMs, () =>
@@ -127,7 +144,13 @@ export class Session {
    */
   drain(): void {
     this.#draining = true;
-    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready') this.#fail(shuttingDown());
+    // 'skip' waits for the next command too: its refusal was answered, and what it drops is no command.
+    if (this.#state === 'hello' || this.#state === 'auth' || this.#state === 'ready' || this.#state === 'skip') this.#fail(shuttingDown());
+  }
+
+  /** The server's handshake deadline (from TCP accept) has passed: a connection that has not said hello is ended. */
+  handshakeOverdue(timeoutMs: number): void {
+    if (this.#state === 'hello') this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no hello within ${timeoutMs / 1000} s of connecting; closing the connection`));
   }
 
   /**
@@ -265,11 +288,19 @@ export class Session {
   /** Queues an answer after those owed; resolves once it is sent. */
   #queueAnswer(answer: () => void | Promise<void>): Promise<void> {
     this.#owed++;
+    if (this.#owed >= MAX_OWED && !this.#owingTooMany) {
+      this.#owingTooMany = true;
+      this.#conn.hold();
+    }
     this.#answers = this.#answers.then(async () => {
       try {
         await answer();
       } finally {
         this.#owed--;
+        if (this.#owingTooMany && this.#owed < MAX_OWED) {
+          this.#owingTooMany = false;
+          this.#conn.release();
+        }
       }
     });
     return this.#answers;

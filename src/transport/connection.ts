@@ -10,6 +10,20 @@ import { LpfError, toLpfError } from '../errors.js';
 import { FrameDecoder, encodeDataHeader, encodeMessage, type Message } from '../protocol/index.js';
 import { noteReceived } from '../util/reclaim.js';
 
+/** What a queued write costs beyond its bytes, counted against ConnectionOptions.maxUnsent. */
+const WRITE_OVERHEAD = 1024;
+
+export interface ConnectionOptions {
+  /**
+   * Past this many bytes of messages not yet taken by the kernel (each counted with WRITE_OVERHEAD,
+   * so that the bound holds for many tiny messages too), input is held until half of them are: a peer
+   * that sends requests without reading the answers is no longer read either, so the answers cannot
+   * pile up in memory. For the server only: a client that did the same could wait on a server that
+   * waits on it.
+   */
+  maxUnsent?: number;
+}
+
 export interface ConnectionHandlers {
   message(message: Message): void;
   data(chunk: Buffer): void;
@@ -26,9 +40,15 @@ export class Connection {
   #closed = false;
   #ending = false;
   #holds = 0;
+  readonly #maxUnsent: number | undefined;
+  /** Messages not yet taken by the kernel, each counted with WRITE_OVERHEAD (only with maxUnsent). */
+  #unsent = 0;
+  /** Input is held until #unsent is down to half of maxUnsent (one of the holds). */
+  #congested = false;
 
-  constructor(socket: Socket, handlers: ConnectionHandlers) {
+  constructor(socket: Socket, handlers: ConnectionHandlers, options: ConnectionOptions = {}) {
     this.socket = socket;
+    this.#maxUnsent = options.maxUnsent;
     this.encrypted = socket instanceof TLSSocket;
     this.#handlers = handlers;
     this.#decoder = new FrameDecoder({
@@ -51,7 +71,26 @@ export class Connection {
   /** Sends one control message. Returns false when the socket buffer is full (see drained()). */
   send(message: Message): boolean {
     if (this.#closed) return false;
-    return this.socket.write(encodeMessage(message));
+    const frame = encodeMessage(message);
+    const max = this.#maxUnsent;
+    if (max === undefined) return this.socket.write(frame);
+    const cost = frame.length + WRITE_OVERHEAD;
+    this.#unsent += cost;
+    // Called once the kernel has the bytes, or with an error once the socket is gone.
+    const ok = this.socket.write(frame, () => this.#taken(cost, max));
+    if (this.#unsent > max && !this.#congested) {
+      this.#congested = true;
+      this.hold();
+    }
+    return ok;
+  }
+
+  #taken(cost: number, max: number): void {
+    this.#unsent -= cost;
+    if (this.#congested && this.#unsent <= max / 2) {
+      this.#congested = false;
+      this.release();
+    }
   }
 
   /**

@@ -70,3 +70,25 @@ test('a second signal stops the server at once', async () => {
     await dir.cleanup();
   }
 });
+
+test('SIGTERM while a refused upload is being skipped: that connection is told LPF_ERR_SHUTDOWN too', async () => {
+  const server = await startServer({ args: ['--grace', '60', '--max-file-size', '1K'] });
+  try {
+    await runLpf([server.address, '-list'], { env: asUser('uma', 'umas-password', true) });
+    const idle = await RawPeer.session(server.port, 'uma', 'umas-password', false);
+    const skipping = await RawPeer.session(server.port, 'uma', 'umas-password', false);
+    // Refused for its size: the server now drops the DATA and the end that a pipelining client would send.
+    skipping.send({ type: 'upload', name: 'too-big', size: 4096 });
+    const refusal = await skipping.next();
+    assert.equal(refusal.type === 'error' && refusal.code, 'LPF_ERR_TOO_LARGE');
+    server.process.kill('SIGTERM');
+    for (const peer of [idle, skipping]) {
+      const reply = await peer.next();
+      assert.equal(reply.type === 'error' && reply.code, 'LPF_ERR_SHUTDOWN');
+    }
+    // Every connection was idle: the server stops without waiting for the 60 s grace.
+    assert.equal(await server.exited, 0);
+  } finally {
+    await server.stop();
+  }
+});

@@ -17,11 +17,15 @@ import { DiskStorage } from '../../src/server/storage/disk-storage.js';
 import type { UploadRequest, UploadSink } from '../../src/server/storage/storage.js';
 import { tempDir } from '../helpers/processes.js';
 
-/** Commits take COMMIT_MS; a commit of a name in `failing` fails; `open` counts sinks not yet ended. */
+/**
+ * Commits take COMMIT_MS, and wait for `gate` when it is set; a commit of a name in `failing` fails;
+ * `open` counts sinks not yet ended.
+ */
 class SlowStorage extends DiskStorage {
   static readonly COMMIT_MS = 300;
   readonly failing = new Set<string>();
   open = 0;
+  gate: Promise<void> | undefined;
 
   override async createUpload(user: string, name: string, request: UploadRequest): Promise<UploadSink> {
     const sink = await super.createUpload(user, name, request);
@@ -34,6 +38,7 @@ class SlowStorage extends DiskStorage {
     const { commit, abort, suspend } = { commit: sink.commit.bind(sink), abort: sink.abort.bind(sink), suspend: sink.suspend.bind(sink) };
     sink.commit = async (checksum) => {
       await sleep(SlowStorage.COMMIT_MS);
+      await this.gate;
       try {
         if (this.failing.has(name)) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
         return await commit(checksum);
@@ -162,6 +167,35 @@ describe('uploads stored in the background', () => {
     await sleep(SlowStorage.COMMIT_MS * 2);
     assert.equal(storage.open, 0);
     assert.deepEqual(await readdir(join(root(), 'partial', 'fails')), []);
+  });
+
+  test('pings pipelined behind a store, their answers unread, are not read past a small bound; then answered in order', async () => {
+    let openGate!: () => void;
+    storage.gate = new Promise((resolve) => (openGate = resolve));
+    try {
+      const peer = await loggedIn('pinger');
+      peer.upload('slow', Buffer.from('slow'));
+      assert.equal((await peer.next()).type, 'ready');
+      // Half a million pings (8 MiB) while 'stored' is owed: about twice what the loopback's kernel buffers take.
+      const ping = encodeMessage({ type: 'ping', nonce: 7 });
+      const burst = Buffer.concat(Array.from({ length: 4096 }, () => ping));
+      for (let i = 0; i < 128; i++) peer.socket.write(burst);
+      // The server reads a few KiB past MAX_OWED answers owed and the kernel's buffers take some MiB; the
+      // rest stays in the client's buffer for as long as the store lasts. Wait until it has not moved for
+      // 5 s. Unbounded, the server read on (and queued an answer for each ping) until it had them all.
+      let unsent = peer.socket.writableLength;
+      for (let still = Date.now(), deadline = Date.now() + 30_000; unsent > 0 && Date.now() - still < 5000 && Date.now() < deadline; await sleep(50)) {
+        if (peer.socket.writableLength !== unsent) [unsent, still] = [peer.socket.writableLength, Date.now()];
+      }
+      assert.ok(unsent >= 1024 * 1024, `the server stopped reading: ${unsent} bytes still unsent`);
+      openGate();
+      assert.equal((await peer.next()).type, 'stored');
+      for (let i = 0; i < 1000; i++) assert.deepEqual(await peer.next(), { type: 'pong', nonce: 7 });
+      peer.socket.destroy();
+    } finally {
+      openGate();
+      storage.gate = undefined;
+    }
   });
 
   test('a shutdown while uploads are being stored answers them, then closes, and runs nothing sent after', async () => {

@@ -5,6 +5,8 @@ import { DEFAULT_THROTTLE, type ThrottleOptions } from './login-throttle.js';
 const GiB = 1024 ** 3;
 
 export interface ServerLimits extends ConnectionLimits {
+  /** From TCP accept, a connection must finish its TLS handshake and send hello within this long, whatever it sends meanwhile. */
+  handshakeTimeoutMs: number;
   /** A connection must log in within this long (a person may be typing a password). */
   loginTimeoutMs: number;
   /** A connection with no traffic either way for this long is dropped; a live transfer never is. */
@@ -27,6 +29,7 @@ export interface ServerLimits extends ConnectionLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = {
   ...DEFAULT_CONNECTION_LIMITS,
+  handshakeTimeoutMs: 10_000,
   loginTimeoutMs: 120_000,
   idleTimeoutMs: 300_000,
   maxFileSize: 10 * GiB,
