@@ -97,6 +97,26 @@ describe('planDownload', () => {
     assert.ok(refused.steps.every((s) => s.kind === 'folder'));
   });
 
+  test('a listing that names one file in NFC and in NFD: the second is a collision, not a merge', async () => {
+    const nfc = 'caf\u00e9';
+    const nfd = 'cafe\u0301';
+    const twice: RemoteView = {
+      stat: async (path) => (path === 'names' ? { name: 'names', size: 0, mtime: 0, dir: true } : undefined),
+      tree: async () => [
+        { name: nfc, size: 1, mtime: 0 },
+        { name: nfd, size: 1, mtime: 0 },
+        { name: 'plain', size: 1, mtime: 0 },
+      ],
+    };
+    const plan = await planDownload(['names'], { to: 'out', recursive: true }, twice);
+    assert.deepEqual(plan.problems.map((p) => p.error.code), ['LPF_ERR_LOCAL_EXISTS']);
+    assert.match(plan.problems[0]?.error.message ?? '', /would both be the local/);
+    assert.deepEqual(
+      plan.steps.filter((s) => s.kind !== 'folder').map((s) => s.remote),
+      [`names/${nfc}`, 'names/plain'],
+    );
+  });
+
   test('missing remote paths and folders without -r are problems', async () => {
     const plan = await planDownload(['nope', 'photos'], { recursive: false }, remote);
     assert.deepEqual(plan.problems.map((p) => p.error.code), ['LPF_ERR_NOT_FOUND', 'LPF_ERR_IS_FOLDER']);
