@@ -29,7 +29,7 @@ const BYTES_PER_CONNECTION = 64 * KiB;
  */
 const SHARED_BYTES = 24 * MiB;
 /** Deadlines short enough to wait for (the memory is sampled meanwhile), long enough to open a few hundred connections. */
-const DEADLINES = ['--handshake-timeout', '1', '--login-timeout', '2', '--idle-timeout', '2'];
+const DEADLINES = ['--handshake-timeout', '2', '--login-timeout', '2', '--idle-timeout', '2'];
 /** The caps raised explicitly, so that every hostile connection is accepted and held. */
 const CAPS = ['--max-connections', '5000', '--max-per-address', '1000'];
 /** No wait in this file is longer: a deadline that does not fire fails the test instead of hanging it. */
@@ -61,11 +61,15 @@ function watchMemory(server: RunningServer): { stop(): number } {
   };
 }
 
+/** Every socket this file opens, destroyed at the end whatever failed: none may keep the test process alive. */
+const everySocket = new Set<Socket>();
+
 /** A TCP connection from `localAddress`. */
 function openTcp(port: number, localAddress: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = tcpConnect({ host: '127.0.0.1', port, localAddress }, () => resolve(socket));
-    socket.once('error', reject);
+    everySocket.add(socket);
+    socket.on('error', reject);
   });
 }
 
@@ -172,9 +176,10 @@ interface HostileOptions {
 async function withHostile(server: RunningServer, open: (i: number) => Promise<Socket>, options: HostileOptions = {}): Promise<void> {
   const { count = HOSTILE, perConnection = BYTES_PER_CONNECTION } = options;
   const memory = watchMemory(server);
-  const sockets = await openMany(count, open);
-  const peers = sockets.map((s) => `${s.localAddress}:${s.localPort}`);
+  let sockets: Socket[] = [];
   try {
+    sockets = await openMany(count, open);
+    const peers = sockets.map((s) => `${s.localAddress}:${s.localPort}`);
     await options.whileThere?.(sockets);
     await assertPingAnswered(server);
     await closedByServer(server, sockets, peers);
@@ -188,68 +193,82 @@ async function withHostile(server: RunningServer, open: (i: number) => Promise<S
   }
 }
 
-/** Inside each server's suite, one kind at a time: each measures that server's memory. */
-const oneAtATime = { concurrency: 1 };
+/** A TLS server with the short deadlines, and a way in for hundreds of logged-in connections. */
+interface HostileServer {
+  server: RunningServer;
+  /** A TLS connection from the i-th address, logged in with a session token (no password hashing). */
+  loggedIn(i: number): Promise<Peer>;
+}
 
-// The three servers are apart, so their suites run side by side.
-describe('hostile clients, three servers side by side', { concurrency: true }, () => {
-  describe('hostile clients', oneAtATime, () => {
-    let server: RunningServer;
-    let token: string;
-    const bigFile = 'big.bin';
-
-    before(async () => {
-      server = await startServer({ args: [...DEADLINES, ...CAPS] });
-      // One account with a session token, so that hundreds of logins cost no password hashing.
-      const owner = await openTls(server.port, '127.0.0.1');
-      owner.socket.write(hello);
-      await owner.next();
-      owner.send({ type: 'register', user: 'mallory', password: 'mallory-password', session: true });
-      const authed = await owner.next();
-      assert.ok(authed.type === 'authed' && authed.token, JSON.stringify(authed));
-      token = authed.token;
-      owner.socket.destroy();
-      const dir = await tempDir();
-      try {
-        await writeRandomFile(`${dir.path}/${bigFile}`, 8 * 1024 * 1024);
-        const r = await runLpf([server.address, '-upload', `${dir.path}/${bigFile}`], { env: asUser('mallory', 'mallory-password') });
-        assert.equal(r.code, 0, r.stderr);
-      } finally {
-        await dir.cleanup();
-      }
-    });
-    after(() => server.stop());
-
-    /** A TLS connection logged in with the session token. */
-    async function loggedIn(i: number): Promise<Peer> {
+async function startHostileServer(): Promise<HostileServer> {
+  const server = await startServer({ args: [...DEADLINES, ...CAPS] });
+  const owner = await openTls(server.port, '127.0.0.1');
+  owner.socket.write(hello);
+  await owner.next();
+  owner.send({ type: 'register', user: 'mallory', password: 'mallory-password', session: true });
+  const authed = await owner.next();
+  assert.ok(authed.type === 'authed' && authed.token, JSON.stringify(authed));
+  const token = authed.token;
+  owner.socket.destroy();
+  return {
+    server,
+    async loggedIn(i) {
       const peer = await openTls(server.port, from(i));
       peer.socket.write(hello);
       peer.send({ type: 'session', token });
       assert.equal((await peer.next()).type, 'welcome');
       assert.equal((await peer.next()).type, 'authed');
       return peer;
-    }
+    },
+  };
+}
+
+/** Inside each server's suite, one kind at a time: each measures that server's memory. */
+const oneAtATime = { concurrency: 1 };
+
+// The servers are apart, so their suites run side by side.
+describe('hostile clients, four servers side by side', { concurrency: true }, () => {
+  after(() => {
+    for (const socket of everySocket) socket.destroy();
+  });
+
+  describe('hostile clients silent at every stage', oneAtATime, () => {
+    let hostile: HostileServer;
+    const bigFile = 'big.bin';
+
+    before(async () => {
+      hostile = await startHostileServer();
+      const dir = await tempDir();
+      try {
+        await writeRandomFile(`${dir.path}/${bigFile}`, 8 * 1024 * 1024);
+        const r = await runLpf([hostile.server.address, '-upload', `${dir.path}/${bigFile}`], { env: asUser('mallory', 'mallory-password') });
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        await dir.cleanup();
+      }
+    });
+    after(() => hostile.server.stop());
 
     test('silent TCP connections (no TLS handshake at all) are closed at the handshake deadline', async () => {
-      await withHostile(server, (i) => openReadingTcp(server.port, from(i)));
+      await withHostile(hostile.server, (i) => openReadingTcp(hostile.server.port, from(i)));
     });
 
     test('connections that send only the first bytes of a ClientHello are closed at the handshake deadline', async () => {
-      await withHostile(server, async (i) => {
-        const socket = await openReadingTcp(server.port, from(i));
+      await withHostile(hostile.server, async (i) => {
+        const socket = await openReadingTcp(hostile.server.port, from(i));
         socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
         return socket;
       });
     });
 
     test('silent after the TLS handshake, before hello: closed at the handshake deadline', async () => {
-      await withHostile(server, async (i) => (await openTls(server.port, from(i))).socket);
+      await withHostile(hostile.server, async (i) => (await openTls(hostile.server.port, from(i))).socket);
     });
 
     test('silent after hello, before logging in: told LPF_ERR_TIMEOUT at the login deadline', async () => {
       const peers: Peer[] = [];
-      await withHostile(server, async (i) => {
-        const peer = await openTls(server.port, from(i));
+      await withHostile(hostile.server, async (i) => {
+        const peer = await openTls(hostile.server.port, from(i));
         peer.socket.write(hello);
         peers.push(peer);
         return peer.socket;
@@ -259,12 +278,12 @@ describe('hostile clients, three servers side by side', { concurrency: true }, (
     });
 
     test('logged in and silent: closed at the idle deadline', async () => {
-      await withHostile(server, async (i) => (await loggedIn(i)).socket);
+      await withHostile(hostile.server, async (i) => (await hostile.loggedIn(i)).socket);
     });
 
     test('stalled mid-upload: closed at the idle deadline', async () => {
-      await withHostile(server, async (i) => {
-        const peer = await loggedIn(i);
+      await withHostile(hostile.server, async (i) => {
+        const peer = await hostile.loggedIn(i);
         peer.send({ type: 'upload', name: `stalled-${i}`, size: 1024 * 1024 });
         assert.equal((await peer.next()).type, 'ready');
         peer.socket.write(Buffer.concat([encodeDataHeader(16 * 1024), Buffer.alloc(16 * 1024)]));
@@ -275,20 +294,28 @@ describe('hostile clients, three servers side by side', { concurrency: true }, (
     test('stalled mid-download, never reading: closed at the idle deadline', async () => {
       // Over TLS a connection keeps an 82 KiB output buffer once it sent a 64 KiB DATA frame (send-file.ts).
       const perConnection = 96 * KiB;
-      await withHostile(server, async (i) => {
-        const peer = await loggedIn(i);
+      await withHostile(hostile.server, async (i) => {
+        const peer = await hostile.loggedIn(i);
         peer.socket.pause();
         peer.send({ type: 'download', name: bigFile });
         return peer.socket;
       }, { perConnection, count: 20 });
     });
+  });
+
+  describe('hostile clients sending what they should not', oneAtATime, () => {
+    let hostile: HostileServer;
+    before(async () => {
+      hostile = await startHostileServer();
+    });
+    after(() => hostile.server.stop());
 
     test('slow writers, a byte of hello every 200 ms: closed at the handshake deadline all the same', async () => {
       let writing = true;
       const drips: Promise<void>[] = [];
       try {
-        await withHostile(server, async (i) => {
-          const peer = await openTls(server.port, from(i));
+        await withHostile(hostile.server, async (i) => {
+          const peer = await openTls(hostile.server.port, from(i));
           drips.push((async () => {
             for (let at = 0; at < hello.length && writing && !peer.socket.destroyed; at++, await sleep(200)) peer.socket.write(hello.subarray(at, at + 1));
           })());
@@ -301,13 +328,13 @@ describe('hostile clients, three servers side by side', { concurrency: true }, (
     });
 
     test('never reading the answers of pipelined pings, before logging in: the server stops reading them', async () => {
-      await withHostile(server, async (i) => neverReading((await openTls(server.port, from(i))).socket), NEVER_READERS);
+      await withHostile(hostile.server, async (i) => neverReading((await openTls(hostile.server.port, from(i))).socket), NEVER_READERS);
     });
 
     test('garbage instead of a frame: refused and closed', async () => {
       const garbage = Buffer.alloc(64 * KiB, 0xab);
-      await withHostile(server, async (i) => {
-        const peer = await openTls(server.port, from(i));
+      await withHostile(hostile.server, async (i) => {
+        const peer = await openTls(hostile.server.port, from(i));
         peer.socket.write(garbage);
         return peer.socket;
       });
@@ -315,8 +342,8 @@ describe('hostile clients, three servers side by side', { concurrency: true }, (
 
     test('frames announcing 4 GiB: refused at their header and closed', async () => {
       const header = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x03]);
-      await withHostile(server, async (i) => {
-        const peer = await openTls(server.port, from(i));
+      await withHostile(hostile.server, async (i) => {
+        const peer = await openTls(hostile.server.port, from(i));
         peer.socket.write(Buffer.concat([hello, header, Buffer.alloc(1024)]));
         return peer.socket;
       });
@@ -326,8 +353,8 @@ describe('hostile clients, three servers side by side', { concurrency: true }, (
       const count = 2000;
       const pings = Buffer.concat(Array.from({ length: count }, (_, n) => encodeMessage({ type: 'ping', nonce: n })));
       const peers: Peer[] = [];
-      await withHostile(server, async (i) => {
-        const peer = await loggedIn(i);
+      await withHostile(hostile.server, async (i) => {
+        const peer = await hostile.loggedIn(i);
         peer.socket.write(pings);
         peers.push(peer);
         return peer.socket;

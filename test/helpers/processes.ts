@@ -159,10 +159,10 @@ export function collect(child: ChildProcess, timeoutMs: number): Promise<RunResu
       child.kill('SIGKILL');
       reject(new Error(`timed out after ${timeoutMs} ms; stdout: ${stdout}; stderr: ${stderr}`));
     }, timeoutMs);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': 'exit' can come before the pipes are drained (a loaded machine then lost the output).
+    child.once('close', (code) => {
       clearTimeout(timer);
-      // 'exit' can come before the pipes are drained.
-      setImmediate(() => resolveRun({ code, stdout, stderr }));
+      resolveRun({ code, stdout, stderr });
     });
   });
 }
