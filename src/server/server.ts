@@ -19,7 +19,7 @@ import { Session, type SessionContext } from './session.js';
 import { DiskStorage } from './storage/disk-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
-import { keepGarbageSmall, noteConnections } from '../util/reclaim.js';
+import { keepGarbageSmall, noteConnections } from './reclaim.js';
 
 /**
  * TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. Node's own

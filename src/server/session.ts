@@ -23,6 +23,7 @@ import {
   type MessageOf,
 } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
+import { noteReceived } from './reclaim.js';
 import { sendRange } from '../transport/send-file.js';
 import type { Accounts } from './accounts/accounts.js';
 import type { SessionStore } from './accounts/session-store.js';
@@ -122,7 +123,7 @@ export class Session {
       message: (m) => this.#onMessage(m),
       data: (chunk) => this.#onData(chunk),
       closed: (err) => this.#onClosed(err),
-    }, { maxUnsent: MAX_UNSENT_ANSWERS });
+    }, { maxUnsent: MAX_UNSENT_ANSWERS, received: noteReceived });
     this.#log.info('connected');
     const { loginTimeoutMs, idleTimeoutMs } = ctx.limits;
     socket.setTimeout(idleTimeoutMs, () =>
