@@ -6,7 +6,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { describeProblem } from './accounts/accounts-file.js';
 import { FileAccounts } from './accounts/file-accounts.js';
 import { watchLogins } from './accounts/login-watch.js';
-import { SessionStore } from './accounts/session-store.js';
+import { LoginSessions } from './accounts/login-sessions.js';
 import type { Logger } from './logger.js';
 import { systemClock } from './limits/clock.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
@@ -158,7 +158,7 @@ export class LpfServer {
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;
     const storage = this.#options.storage ?? new DiskStorage(root);
-    const sessions = new SessionStore(join(root, 'sessions.txt'), limits.sessionTtlMs, systemClock);
+    const sessions = new LoginSessions(join(root, 'sessions.txt'), limits.sessionTtlMs, systemClock);
     await sessions.load();
     this.#context = {
       accounts,

@@ -26,7 +26,7 @@ import { Connection } from '../transport/connection.js';
 import { noteReceived } from './reclaim.js';
 import { sendRange } from '../transport/send-file.js';
 import type { Accounts } from './accounts/accounts.js';
-import type { SessionStore } from './accounts/session-store.js';
+import type { LoginSessions } from './accounts/login-sessions.js';
 import type { LoginThrottle } from './limits/login-throttle.js';
 import type { ServerLimits } from './limits/limits.js';
 import type { QuotaKeeper } from './limits/quota.js';
@@ -68,7 +68,7 @@ export interface SessionContext {
   addressThrottle: LoginThrottle;
   registrations: RateWindow;
   quota: QuotaKeeper;
-  sessions: SessionStore;
+  sessions: LoginSessions;
 }
 
 /** Requests a logged-in client may make. */

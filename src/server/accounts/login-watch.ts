@@ -10,7 +10,7 @@
  */
 import type { PasswordHash } from './password-hash.js';
 import type { FileAccounts } from './file-accounts.js';
-import type { SessionStore } from './session-store.js';
+import type { LoginSessions } from './login-sessions.js';
 import type { FileVersion } from './shared-file.js';
 import { watchFiles } from './file-watcher.js';
 import { systemClock, type Clock } from '../limits/clock.js';
@@ -23,14 +23,14 @@ export const SETTLE_MS = 500;
 export type LiveLogin = Pick<Session, 'accountChanged' | 'checkSession'>;
 
 /** Starts watching the files in `root`; returns a function that stops. */
-export function watchLogins(root: string, accounts: FileAccounts, sessions: SessionStore, live: () => Iterable<LiveLogin>, log: Logger): () => void {
+export function watchLogins(root: string, accounts: FileAccounts, sessions: LoginSessions, live: () => Iterable<LiveLogin>, log: Logger): () => void {
   return watchFiles(root, ['users.txt', 'sessions.txt'], loginCheck(accounts, sessions, live, log, systemClock));
 }
 
 /** One check of both files against the versions last acted upon (the ones in memory at the start, first). */
 export function loginCheck(
   accounts: FileAccounts,
-  sessions: SessionStore,
+  sessions: LoginSessions,
   live: () => Iterable<LiveLogin>,
   log: Logger,
   clock: Clock,
