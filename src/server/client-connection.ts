@@ -16,10 +16,11 @@ import { noteReceived } from './reclaim.js';
 import { VERSION } from '../version.js';
 import { AnswerQueue } from './answers.js';
 import { runCommand, type Command, type CommandContext, type CommandType, type Login } from './commands/command.js';
-import { COMMANDS, isCommand } from './commands/index.js';
 import type { ReceivingUpload } from './commands/receiving-upload.js';
+import { COMMANDS, isCommand } from './commands/index.js';
 import type { Logger } from './logger.js';
 import type { ServerContext } from './server-context.js';
+import { idle, type State } from './connection-state.js';
 
 export const SERVER_AGENT = `lpf-server/${VERSION}`;
 
@@ -29,24 +30,6 @@ export const SERVER_AGENT = `lpf-server/${VERSION}`;
  * Many answers, and less than one DATA frame.
  */
 export const MAX_UNSENT_ANSWERS = 64 * 1024;
-
-/**
- * Where the connection is. `draining`: a graceful shutdown came while a command ran; the
- * connection ends once it is done (an upload's once its data is in).
- */
-type State =
-  | { kind: 'hello' }
-  /** Said hello, not logged in. */
-  | { kind: 'auth' }
-  | { kind: 'ready'; login: Login }
-  /** A command runs, input held. `upload`: the upload whose 'end' is being handled. */
-  | { kind: 'busy'; login: Login | undefined; upload: ReceivingUpload | undefined; draining: boolean }
-  /** An upload's DATA is arriving. */
-  | { kind: 'upload'; login: Login; upload: ReceivingUpload; draining: boolean }
-  /** An upload was refused; the DATA and 'end' a pipelining client sent after it are dropped. */
-  | { kind: 'skip'; login: Login }
-  /** Ended or ending: nothing more is read. `upload`: one cut off, to suspend or drop. */
-  | { kind: 'closed'; login: Login | undefined; upload: ReceivingUpload | undefined };
 
 export class ClientConnection {
   readonly #server: ServerContext;
@@ -292,12 +275,6 @@ export class ClientConnection {
     // Uploads received in full may still be committing: `closed` waits for them, and so does a graceful shutdown.
     void this.#answers.settled().then(() => this.#markClosed());
   }
-}
-
-/** Where a connection is between commands. */
-function idle(login: Login | undefined, skip: boolean): State {
-  if (!login) return { kind: 'auth' };
-  return skip ? { kind: 'skip', login } : { kind: 'ready', login };
 }
 
 function shuttingDown(): LpfError {
