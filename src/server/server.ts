@@ -67,7 +67,7 @@ export class LpfServer {
   readonly #clients = new Set<ClientConnection>();
   #nextId = 1;
   #context: ServerContext | undefined;
-  readonly #connections: ConnectionLimiter;
+  readonly #connectionLimits: ConnectionLimiter;
   /**
    * Every open TCP connection, client connections or not, by peer address and port (the TLS socket handed to
    * #accept is not the TCP socket counted in #count; the peer's address and port name both).
@@ -79,7 +79,7 @@ export class LpfServer {
   constructor(options: ServerOptions) {
     this.#options = options;
     keepGarbageSmall();
-    this.#connections = new ConnectionLimiter(options.limits);
+    this.#connectionLimits = new ConnectionLimiter(options.limits);
     const accept = (socket: Socket) => this.#accept(socket);
     if (options.tls) {
       const { cert, key } = options.tls;
@@ -122,7 +122,7 @@ export class LpfServer {
   #count(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
     const key = peerKey(socket);
-    const connection: Accepted = { socket, refusal: this.#connections.open(address), client: undefined };
+    const connection: Accepted = { socket, refusal: this.#connectionLimits.open(address), client: undefined };
     this.#accepted.set(key, connection);
     // A plain timer, not an idle timeout: whatever trickles in (a ClientHello a byte at a time) does not push it back.
     const { handshakeTimeoutMs } = this.#options.limits;
@@ -130,7 +130,7 @@ export class LpfServer {
     socket.once('close', () => {
       clearTimeout(deadline);
       this.#accepted.delete(key);
-      this.#connections.release(address);
+      this.#connectionLimits.release(address);
     });
   }
 
