@@ -1,6 +1,6 @@
 /**
  * One client connection on the server: a state machine over the framed connection, whose one
- * state value (State below) tells the whole story. hello → auth → ready ⇄ (busy | upload | skip).
+ * state value (State, in connection-state.ts) tells the whole story. hello → auth → ready ⇄ (busy | upload | skip).
  * Input is held while a command runs, so a pipelining client cannot make the server run two
  * commands of one connection at once. The one overlap: a received upload is committed in the
  * background while the next commands arrive (see receiving-upload.ts); answers still go out in
@@ -12,15 +12,15 @@ import type { Socket } from 'node:net';
 import { COMMAND_ERRORS, LpfError, toLpfError } from '../errors.js';
 import { MAX_DATA_PAYLOAD, PROTOCOL_VERSION, type Message, type MessageOf } from '../protocol/index.js';
 import { Connection } from '../transport/connection.js';
-import { noteReceived } from './reclaim.js';
 import { VERSION } from '../version.js';
 import { AnswerQueue } from './answers.js';
 import { runCommand, type Command, type CommandContext, type CommandType, type Login } from './commands/command.js';
-import type { ReceivingUpload } from './commands/receiving-upload.js';
 import { COMMANDS, isCommand } from './commands/index.js';
-import type { Logger } from './logger.js';
-import type { ServerContext } from './server-context.js';
+import type { ReceivingUpload } from './commands/receiving-upload.js';
 import { idle, type State } from './connection-state.js';
+import type { Logger } from './logger.js';
+import { noteReceived } from './reclaim.js';
+import type { ServerContext } from './server-context.js';
 
 export const SERVER_AGENT = `lpf-server/${VERSION}`;
 
