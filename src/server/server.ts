@@ -1,4 +1,4 @@
-/** The lpf server: accepts connections on one event loop and gives each a Session. */
+/** The lpf server: accepts connections on one event loop and gives each a ClientConnection. */
 import { mkdir, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { describeProblem } from './accounts/accounts-file.js';
 import { FileAccounts } from './accounts/file-accounts.js';
 import { watchLogins } from './accounts/login-watch.js';
-import { SessionStore } from './accounts/session-store.js';
+import { LoginSessions } from './accounts/login-sessions.js';
 import type { Logger } from './logger.js';
 import { systemClock } from './limits/clock.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
@@ -15,11 +15,12 @@ import { LoginThrottle } from './limits/login-throttle.js';
 import { QuotaKeeper } from './limits/quota.js';
 import { RateWindow } from './limits/rate-window.js';
 import { encodeMessage } from '../protocol/index.js';
-import { Session, type SessionContext } from './session.js';
+import { ClientConnection } from './client-connection.js';
+import type { ServerContext } from './server-context.js';
 import { DiskStorage } from './storage/disk-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
-import { keepGarbageSmall, noteConnections } from '../util/reclaim.js';
+import { keepGarbageSmall, noteConnections } from './reclaim.js';
 
 /**
  * TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. Node's own
@@ -41,8 +42,8 @@ interface Accepted {
   socket: Socket;
   /** Why it is over a limit, to tell it once the TLS handshake is done; undefined when it is welcome. */
   refusal: string | undefined;
-  /** Its session, once the TLS handshake is done (at once with --plain). */
-  session: Session | undefined;
+  /** Its client connection, once the TLS handshake is done (at once with --plain). */
+  client: ClientConnection | undefined;
 }
 
 export interface ServerOptions {
@@ -63,12 +64,12 @@ export interface ServerOptions {
 export class LpfServer {
   readonly #options: ServerOptions;
   readonly #server: Server;
-  readonly #sessions = new Set<Session>();
+  readonly #clients = new Set<ClientConnection>();
   #nextId = 1;
-  #context: SessionContext | undefined;
-  readonly #connections: ConnectionLimiter;
+  #context: ServerContext | undefined;
+  readonly #connectionLimits: ConnectionLimiter;
   /**
-   * Every open TCP connection, sessions or not, by peer address and port (the TLS socket handed to
+   * Every open TCP connection, client connections or not, by peer address and port (the TLS socket handed to
    * #accept is not the TCP socket counted in #count; the peer's address and port name both).
    */
   readonly #accepted = new Map<string, Accepted>();
@@ -78,7 +79,7 @@ export class LpfServer {
   constructor(options: ServerOptions) {
     this.#options = options;
     keepGarbageSmall();
-    this.#connections = new ConnectionLimiter(options.limits);
+    this.#connectionLimits = new ConnectionLimiter(options.limits);
     const accept = (socket: Socket) => this.#accept(socket);
     if (options.tls) {
       const { cert, key } = options.tls;
@@ -121,7 +122,7 @@ export class LpfServer {
   #count(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
     const key = peerKey(socket);
-    const connection: Accepted = { socket, refusal: this.#connections.open(address), session: undefined };
+    const connection: Accepted = { socket, refusal: this.#connectionLimits.open(address), client: undefined };
     this.#accepted.set(key, connection);
     // A plain timer, not an idle timeout: whatever trickles in (a ClientHello a byte at a time) does not push it back.
     const { handshakeTimeoutMs } = this.#options.limits;
@@ -129,14 +130,14 @@ export class LpfServer {
     socket.once('close', () => {
       clearTimeout(deadline);
       this.#accepted.delete(key);
-      this.#connections.release(address);
+      this.#connectionLimits.release(address);
     });
   }
 
-  /** The handshake deadline passed: a session that has said hello goes on, anything else is closed. */
-  #handshakeOverdue({ socket, session }: Accepted): void {
+  /** The handshake deadline passed: a client connection that has said hello goes on, anything else is closed. */
+  #handshakeOverdue({ socket, client }: Accepted): void {
     const { handshakeTimeoutMs } = this.#options.limits;
-    if (session) session.handshakeOverdue(handshakeTimeoutMs);
+    if (client) client.handshakeOverdue(handshakeTimeoutMs);
     // Still in the TLS handshake: there is no channel to say why.
     else socket.destroy();
   }
@@ -158,8 +159,8 @@ export class LpfServer {
     await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;
     const storage = this.#options.storage ?? new DiskStorage(root);
-    const sessions = new SessionStore(join(root, 'sessions.txt'), limits.sessionTtlMs, systemClock);
-    await sessions.load();
+    const loginSessions = new LoginSessions(join(root, 'sessions.txt'), limits.sessionTtlMs, systemClock);
+    await loginSessions.load();
     this.#context = {
       accounts,
       storage,
@@ -170,10 +171,10 @@ export class LpfServer {
       addressThrottle: new LoginThrottle(limits.addressThrottle, systemClock),
       registrations: new RateWindow(limits.registrationsPerHour, 3_600_000, systemClock),
       quota: new QuotaKeeper(storage, limits.quotaBytes),
-      sessions,
+      loginSessions,
     };
     this.#startSweeping(storage, limits.partialTtlMs);
-    this.#stopWatching = watchLogins(root, accounts, sessions, () => this.#sessions, log);
+    this.#stopWatching = watchLogins(root, accounts, loginSessions, () => this.#clients, log);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -193,15 +194,15 @@ export class LpfServer {
     clearInterval(this.#sweeper);
     this.#stopWatching?.();
     const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    const sessions = [...this.#sessions];
-    for (const session of sessions) session.drain();
+    const clients = [...this.#clients];
+    for (const client of clients) client.drain();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    await Promise.race([Promise.all(sessions.map((s) => s.closed)), grace]);
+    await Promise.race([Promise.all(clients.map((c) => c.closed)), grace]);
     clearTimeout(timer);
-    for (const session of this.#sessions) session.destroy();
+    for (const client of this.#clients) client.destroy();
     for (const { socket } of this.#accepted.values()) socket.destroy(); // handshakes and refusals still pending
     await listenerClosed;
   }
@@ -232,13 +233,13 @@ export class LpfServer {
       setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       return;
     }
-    const session = new Session(socket, this.#nextId++, context);
-    connection.session = session;
-    this.#sessions.add(session);
-    noteConnections(this.#sessions.size);
+    const client = new ClientConnection(socket, this.#nextId++, context);
+    connection.client = client;
+    this.#clients.add(client);
+    noteConnections(this.#clients.size);
     socket.once('close', () => {
-      this.#sessions.delete(session);
-      noteConnections(this.#sessions.size);
+      this.#clients.delete(client);
+      noteConnections(this.#clients.size);
     });
   }
 }

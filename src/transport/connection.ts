@@ -8,7 +8,6 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { LpfError, toLpfError } from '../errors.js';
 import { FrameDecoder, encodeDataHeader, encodeMessage, type Message } from '../protocol/index.js';
-import { noteReceived } from '../util/reclaim.js';
 
 /** What a queued write costs beyond its bytes, counted against ConnectionOptions.maxUnsent. */
 const WRITE_OVERHEAD = 1024;
@@ -22,6 +21,8 @@ export interface ConnectionOptions {
    * waits on it.
    */
   maxUnsent?: number;
+  /** Told the size of each chunk read, once it is handled (the server tunes its garbage collection by it). */
+  received?: (bytes: number) => void;
 }
 
 export interface ConnectionHandlers {
@@ -41,6 +42,7 @@ export class Connection {
   #ending = false;
   #holds = 0;
   readonly #maxUnsent: number | undefined;
+  readonly #received: ((bytes: number) => void) | undefined;
   /** Messages not yet taken by the kernel, each counted with WRITE_OVERHEAD (only with maxUnsent). */
   #unsent = 0;
   /** Input is held until #unsent is down to half of maxUnsent (one of the holds). */
@@ -49,6 +51,7 @@ export class Connection {
   constructor(socket: Socket, handlers: ConnectionHandlers, options: ConnectionOptions = {}) {
     this.socket = socket;
     this.#maxUnsent = options.maxUnsent;
+    this.#received = options.received;
     this.encrypted = socket instanceof TLSSocket;
     this.#handlers = handlers;
     this.#decoder = new FrameDecoder({
@@ -173,7 +176,7 @@ export class Connection {
 
   #receive(chunk: Buffer): void {
     this.#guard(() => this.#decoder.push(chunk));
-    noteReceived(chunk.length);
+    this.#received?.(chunk.length);
   }
 
   #onEnd(): void {

@@ -5,12 +5,8 @@
  */
 import { DEFAULT_CHUNK_SIZE } from '../protocol/index.js';
 import { BufferPool } from '../util/buffer-pool.js';
+import type { PositionalReader } from '../util/positional-reader.js';
 import type { Connection } from './connection.js';
-
-/** Something that reads at a position, like a FileHandle. */
-export interface PositionalReader {
-  read(buffer: Buffer, position: number, length: number): Promise<number>;
-}
 
 /**
  * 16 MiB of file data in flight at most over plain TCP, across every transfer of the process: a

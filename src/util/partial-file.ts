@@ -11,7 +11,7 @@ import { backgroundFlusher, closeDurably, openDurableFile } from './durable-file
 
 /**
  * Received data is copied into these buffers to wait for the disk, rather than queued in the
- * buffers the socket read it into: those then die young and are freed at once (see reclaim.ts),
+ * buffers the socket read it into: those then die young and are freed at once (see server/reclaim.ts),
  * and the data waiting for the disk is bounded, across every transfer of the process, by the
  * pool (16 MiB) however many clients send at once. A 64 KiB buffer takes one TCP read whole.
  */

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FileAccounts } from '../../src/server/accounts/file-accounts.js';
-import { SessionStore, revokeSessionsOf } from '../../src/server/accounts/session-store.js';
+import { LoginSessions, revokeSessionsOf } from '../../src/server/accounts/login-sessions.js';
 import { addUser, listUsers, removeUser, setPassword } from '../../src/server/admin/users.js';
 import { systemClock } from '../../src/server/limits/clock.js';
 import { tempDir } from '../helpers/processes.js';
@@ -57,7 +57,7 @@ test("the server's session store honours sessions ended by another process, and 
   const dir = await tempDir();
   try {
     const path = join(dir.path, 'sessions.txt');
-    const store = new SessionStore(path, 60_000, systemClock);
+    const store = new LoginSessions(path, 60_000, systemClock);
     await store.load();
     const ann = await store.create('ann');
     const bob = await store.create('bob');
@@ -70,10 +70,10 @@ test("the server's session store honours sessions ended by another process, and 
     assert.equal(store.get(bob.token)?.user, 'bob');
     assert.equal(store.get(bob2.token)?.user, 'bob');
     // A session the server made while another process wrote is kept too: both go through the lock.
-    const other = new SessionStore(path, 60_000, systemClock);
+    const other = new LoginSessions(path, 60_000, systemClock);
     await other.load();
     const [c1, c2] = await Promise.all([store.create('cy'), other.create('cy')]);
-    const fresh = new SessionStore(path, 60_000, systemClock);
+    const fresh = new LoginSessions(path, 60_000, systemClock);
     await fresh.load();
     assert.ok(fresh.get(c1.token) && fresh.get(c2.token));
   } finally {

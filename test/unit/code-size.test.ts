@@ -1,6 +1,6 @@
 /**
  * Issue 12's measure of code that stays easy to change: no file over 300 lines, no function over 60.
- * Checked for the folders that meet it today (src/server is being split; add it here once it does).
+ * Checked for every layer of src/ (the entry scripts under bin/ are not TypeScript).
  */
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHECKED = ['src/client', 'src/cli'];
+const CHECKED = ['src/client', 'src/cli', 'src/server', 'src/transport', 'src/util', 'src/protocol'];
 const MAX_FILE_LINES = 300;
 const MAX_FUNCTION_LINES = 60;
 

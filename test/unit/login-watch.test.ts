@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { FileAccounts } from '../../src/server/accounts/file-accounts.js';
 import { SETTLE_MS, loginCheck, type LiveLogin } from '../../src/server/accounts/login-watch.js';
-import { SessionStore } from '../../src/server/accounts/session-store.js';
+import { LoginSessions } from '../../src/server/accounts/login-sessions.js';
 import type { Logger } from '../../src/server/logger.js';
 import { tempDir } from '../helpers/processes.js';
 
@@ -30,7 +30,7 @@ test('a file rewritten in place is acted upon only once left alone for SETTLE_MS
     const path = join(dir.path, 'users.txt');
     const accounts = new FileAccounts(path, FAST);
     for (const user of ['alice', 'bob', 'carol']) await accounts.register(user, `${user}-pw`);
-    const sessions = new SessionStore(join(dir.path, 'sessions.txt'), 60_000, Date.now);
+    const sessions = new LoginSessions(join(dir.path, 'sessions.txt'), 60_000, Date.now);
     await sessions.load();
     let now = 0;
     const events: string[] = [];
@@ -76,7 +76,7 @@ test('a session ended in sessions.txt ends the connections that use it, and only
   try {
     const path = join(dir.path, 'sessions.txt');
     const accounts = new FileAccounts(join(dir.path, 'users.txt'), FAST);
-    const sessions = new SessionStore(path, 60_000, Date.now);
+    const sessions = new LoginSessions(path, 60_000, Date.now);
     await sessions.load();
     const ended = await sessions.create('alice');
     const kept = await sessions.create('alice');

@@ -1,7 +1,7 @@
 /**
  * Ends live connections whose login no longer holds, soon after another process changed users.txt
  * (an account removed, or given a new password) or sessions.txt (a session ended): see file-watcher.ts
- * for how the change is noticed, and Session.accountChanged and checkSession for how a connection ends.
+ * for how the change is noticed, and ClientConnection.accountChanged and checkSession for how a connection ends.
  *
  * A version of a file is acted upon only once it is complete. One that replaced the file (a new inode:
  * every writer of lpf renames a finished file into place) is, at once. One written in place (by an
@@ -10,27 +10,27 @@
  */
 import type { PasswordHash } from './password-hash.js';
 import type { FileAccounts } from './file-accounts.js';
-import type { SessionStore } from './session-store.js';
+import type { LoginSessions } from './login-sessions.js';
 import type { FileVersion } from './shared-file.js';
 import { watchFiles } from './file-watcher.js';
 import { systemClock, type Clock } from '../limits/clock.js';
 import type { Logger } from '../logger.js';
-import type { Session } from '../session.js';
+import type { ClientConnection } from '../client-connection.js';
 
 export const SETTLE_MS = 500;
 
 /** What loginCheck needs of a live connection. */
-export type LiveLogin = Pick<Session, 'accountChanged' | 'checkSession'>;
+export type LiveLogin = Pick<ClientConnection, 'accountChanged' | 'checkSession'>;
 
 /** Starts watching the files in `root`; returns a function that stops. */
-export function watchLogins(root: string, accounts: FileAccounts, sessions: SessionStore, live: () => Iterable<LiveLogin>, log: Logger): () => void {
+export function watchLogins(root: string, accounts: FileAccounts, sessions: LoginSessions, live: () => Iterable<LiveLogin>, log: Logger): () => void {
   return watchFiles(root, ['users.txt', 'sessions.txt'], loginCheck(accounts, sessions, live, log, systemClock));
 }
 
 /** One check of both files against the versions last acted upon (the ones in memory at the start, first). */
 export function loginCheck(
   accounts: FileAccounts,
-  sessions: SessionStore,
+  sessions: LoginSessions,
   live: () => Iterable<LiveLogin>,
   log: Logger,
   clock: Clock,
@@ -50,12 +50,12 @@ export function loginCheck(
     if (current.users !== accountsSeen.users && complete(current.file, accountsSeen.file, now)) {
       const changes = changedAccounts(accountsSeen.users, current.users);
       accountsSeen = current;
-      for (const { user, removed } of changes) for (const session of live()) session.accountChanged(user, removed);
+      for (const { user, removed } of changes) for (const client of live()) client.accountChanged(user, removed);
     }
     const file = sessions.file;
     if (file?.stamp !== sessionsSeen?.stamp && complete(file, sessionsSeen, now)) {
       sessionsSeen = file;
-      for (const session of live()) session.checkSession((token) => sessions.isLive(token));
+      for (const client of live()) client.checkSession((token) => sessions.isLive(token));
     }
   };
 }

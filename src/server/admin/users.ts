@@ -9,7 +9,7 @@ import { LpfError } from '../../errors.js';
 import { checkPassword, normalizeUserName } from '../../protocol/index.js';
 import { accountLine, lineUser, readAccounts, readAccountsText, updateAccountsFile, type AccountProblem } from '../accounts/accounts-file.js';
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../accounts/password-hash.js';
-import { countSessions, revokeSessionsOf } from '../accounts/session-store.js';
+import { countSessions, revokeSessionsOf } from '../accounts/login-sessions.js';
 import { systemClock } from '../limits/clock.js';
 
 export interface AdminOptions {

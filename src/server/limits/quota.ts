@@ -28,7 +28,7 @@ export class QuotaKeeper {
    * Reserves room for an upload of `size` bytes to `path` (whose own kept part, if it resumes one, is not
    * counted twice); throws LPF_ERR_QUOTA when it does not fit.
    */
-  async reserve(user: string, size: number, upload?: { path: string; request: UploadRequest }): Promise<void> {
+  async reserve(user: string, size: number, upload?: { path: string; request: UploadRequest }): Promise<Reservation> {
     const account = await this.#account(user);
     const kept = await this.#storage.keptPartialBytes(user, upload);
     const taken = account.used + account.reserved + kept;
@@ -38,6 +38,7 @@ export class QuotaKeeper {
       throw new LpfError('LPF_ERR_QUOTA', `not enough room in your storage quota: ${size} bytes needed, ${free} of ${this.#quota} free${partials}`);
     }
     account.reserved += size;
+    return new Reservation(this, user, size);
   }
 
   /** An upload reserved with reserve() ended: stored (replacing `replaced` bytes) or not. */
@@ -61,5 +62,50 @@ export class QuotaKeeper {
       this.#accounts.set(user, account);
     }
     return account;
+  }
+}
+
+/**
+ * Room reserved for one command's bytes. Settled once, whoever gets there first (the command, its
+ * failure, the connection's close): later calls do nothing, so no path can release it twice.
+ */
+export class Reservation {
+  readonly #quota: QuotaKeeper;
+  readonly #user: string;
+  readonly #size: number;
+  #settled = false;
+  #kept = false;
+
+  constructor(quota: QuotaKeeper, user: string, size: number) {
+    this.#quota = quota;
+    this.#user = user;
+    this.#size = size;
+  }
+
+  /** Whether it is settled, or kept for later by its command (an upload receiving its data). */
+  get accountedFor(): boolean {
+    return this.#settled || this.#kept;
+  }
+
+  /** The command goes on past its handler (an upload's data follows): it settles this itself, later. */
+  keep(): this {
+    this.#kept = true;
+    return this;
+  }
+
+  /** The bytes were stored, replacing `replaced` bytes. */
+  stored(stored: { replaced: number }): Promise<void> {
+    return this.#settle(stored);
+  }
+
+  /** Nothing was stored: the room is free again. */
+  release(): Promise<void> {
+    return this.#settle(undefined);
+  }
+
+  #settle(stored: { replaced: number } | undefined): Promise<void> {
+    if (this.#settled) return Promise.resolve();
+    this.#settled = true;
+    return this.#quota.settle(this.#user, this.#size, stored);
   }
 }

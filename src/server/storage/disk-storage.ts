@@ -6,18 +6,19 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, type Stats, type WriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { LpfError } from '../../errors.js';
 import { BLOCK_SIZE, ContentHasher, joinRemote, remoteBaseName, type ListEntry } from '../../protocol/index.js';
-import { openDurableFile, syncDirectory } from '../../util/durable-file.js';
+import { openDurableFile } from '../../util/durable-file.js';
 import { retryAfterMakingFolder } from '../../util/missing-folder.js';
 import { hashFileStart } from '../../util/read-range.js';
 import { resumePoint } from '../../util/partial-file.js';
 import { DiskUpload, type UploadPaths } from './disk-upload.js';
-import { readValidMeta, removeMeta } from './file-meta.js';
+import { isAFolder, isCode, notFound, notRegular, storageError } from './disk-errors.js';
+import { readValidMeta } from './file-meta.js';
 import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
 import { KeyedLimit } from '../../util/keyed-limit.js';
+import { deleteEntry, renameEntry } from './tree-changes.js';
 import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 /** Opens of one user's files in flight at once: half of libuv's default thread pool. */
@@ -174,25 +175,8 @@ export class DiskStorage implements Storage {
     }
   }
 
-  async delete(user: string, name: string): Promise<number> {
-    const target = await resolveInside(this.#userRoot(user), name);
-    try {
-      if (target.info?.isFile()) {
-        await unlink(target.path);
-        await removeMeta(this.#metaPath(user, name));
-        return target.info.size;
-      }
-      if (!target.info?.isDirectory()) throw notFound(name);
-      await rmdir(target.path);
-      await rm(this.#metaPath(user, name), { recursive: true, force: true }).catch(() => {});
-      return 0;
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) throw notFound(name);
-      if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) {
-        throw new LpfError('LPF_ERR_NOT_EMPTY', `the folder ${JSON.stringify(name)} is not empty; delete what is in it first`);
-      }
-      throw storageError(err, `delete ${JSON.stringify(name)}`);
-    }
+  delete(user: string, name: string): Promise<number> {
+    return deleteEntry(this.#userRoot(user), join(this.#metaRoot, user), name);
   }
 
   async makeFolder(user: string, path: string): Promise<void> {
@@ -205,29 +189,8 @@ export class DiskStorage implements Storage {
     }
   }
 
-  async rename(user: string, from: string, to: string): Promise<void> {
-    if (to === from) return;
-    if (to.startsWith(`${from}/`)) throw new LpfError('LPF_ERR_BAD_NAME', `cannot move ${JSON.stringify(from)} into itself`);
-    const root = this.#userRoot(user);
-    const source = await resolveInside(root, from);
-    if (!source.info || !(source.info.isFile() || source.info.isDirectory())) throw notFound(from);
-    const target = await resolveInside(root, to);
-    if (target.info) throw new LpfError('LPF_ERR_EXISTS', `${JSON.stringify(to)} already exists; delete it first or choose another name`);
-    try {
-      if (source.info.isFile()) {
-        // link + unlink, not rename: rename would silently replace a file created at `to` meanwhile.
-        await link(source.path, target.path);
-        await unlink(source.path);
-      } else {
-        await rename(source.path, target.path);
-      }
-      await syncDirectory(dirname(target.path));
-    } catch (err) {
-      if (isCode(err, 'EEXIST') || isCode(err, 'ENOTEMPTY')) throw new LpfError('LPF_ERR_EXISTS', `${JSON.stringify(to)} already exists`);
-      if (isCode(err, 'ENOENT')) throw notFound(from);
-      throw storageError(err, `rename ${JSON.stringify(from)}`);
-    }
-    await this.#moveMeta(user, from, to);
+  rename(user: string, from: string, to: string): Promise<void> {
+    return renameEntry(this.#userRoot(user), join(this.#metaRoot, user), from, to);
   }
 
   async sweepPartials(maxAgeMs: number): Promise<number> {
@@ -292,14 +255,6 @@ export class DiskStorage implements Storage {
     return this.#opens.run(user, () => open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK));
   }
 
-  /** Metadata follows its file; it is checked against size and mtime when read, so a failure here costs only a re-hash. */
-  async #moveMeta(user: string, from: string, to: string): Promise<void> {
-    const target = this.#metaPath(user, to);
-    await rm(target, { recursive: true, force: true }).catch(() => {});
-    await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(() => {});
-    await rename(this.#metaPath(user, from), target).catch(() => {});
-  }
-
   async #prepare(user: string): Promise<void> {
     if (this.#prepared.has(user)) return;
     try {
@@ -334,33 +289,4 @@ function partialId(name: string, size: number, key: string): string {
 /** The wire carries unsigned milliseconds: a file dated before 1970 shows as 1970. */
 function wireTime(mtimeMs: number): number {
   return Math.max(0, Math.floor(mtimeMs));
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === code;
-}
-
-function notFound(name: string): LpfError {
-  return new LpfError('LPF_ERR_NOT_FOUND', `no such file or folder: ${JSON.stringify(name)}`);
-}
-
-function notRegular(name: string): LpfError {
-  return new LpfError('LPF_ERR_NOT_FOUND', `${JSON.stringify(name)} is not a regular file (a link, a pipe or a device placed on the server): only regular files and folders are served`);
-}
-
-function isAFolder(name: string, hint: string): LpfError {
-  return new LpfError('LPF_ERR_IS_FOLDER', `${JSON.stringify(name)} is a folder; ${hint}`);
-}
-
-/** A server-side I/O failure, described without leaking server paths to the client. */
-function storageError(err: unknown, action: string): LpfError {
-  if (err instanceof LpfError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const why =
-    code === 'ENOSPC' || code === 'EDQUOT'
-      ? 'the server is out of disk space'
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-        ? 'the server may not write there (permission denied)'
-        : `server I/O error${code ? ` (${code})` : ''}`;
-  return new LpfError('LPF_ERR_SERVER', `could not ${action}: ${why}`, { cause: err });
 }

@@ -3,7 +3,7 @@
  * are already validated and NFC: components joined by "/", "" for the top.
  */
 import type { ListEntry } from '../../protocol/index.js';
-import type { PositionalReader } from '../../transport/send-file.js';
+import type { PositionalReader } from '../../util/positional-reader.js';
 
 export interface UploadRequest {
   size: number;

@@ -14,16 +14,16 @@ import { replaceFile } from '../../util/durable-file.js';
 import type { Clock } from '../limits/clock.js';
 import { asServerFailure, fileVersion, withFileLock, type FileVersion } from './shared-file.js';
 
-export interface Session {
+export interface LoginSession {
   user: string;
   expires: number;
 }
 
-export class SessionStore {
+export class LoginSessions {
   readonly #path: string;
   readonly #ttlMs: number;
   readonly #clock: Clock;
-  #sessions = new Map<string, Session>();
+  #sessions = new Map<string, LoginSession>();
   /** The version in #sessions; undefined when there is no file (or after a failed change: read afresh). */
   #file: FileVersion | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -53,7 +53,7 @@ export class SessionStore {
    * The live session of a token, or undefined (unknown, revoked or expired). Synchronous for its
    * callers, so the file is checked with a stat (and read only when it changed) without awaiting.
    */
-  get(token: string): Session | undefined {
+  get(token: string): LoginSession | undefined {
     this.#refreshSync();
     return this.#live(token);
   }
@@ -63,7 +63,7 @@ export class SessionStore {
     return this.#live(token) !== undefined;
   }
 
-  #live(token: string): Session | undefined {
+  #live(token: string): LoginSession | undefined {
     const session = this.#sessions.get(hashOf(token));
     return session && session.expires > this.#clock() ? session : undefined;
   }
@@ -152,8 +152,8 @@ export async function countSessions(path: string, clock: Clock): Promise<Map<str
   return counts;
 }
 
-function parseSessions(text: string, now: number): Map<string, Session> {
-  const sessions = new Map<string, Session>();
+function parseSessions(text: string, now: number): Map<string, LoginSession> {
+  const sessions = new Map<string, LoginSession>();
   for (const line of text.split('\n')) {
     const [hash, user, expires] = line.split(' ');
     if (hash && user && Number(expires) > now) sessions.set(hash, { user, expires: Number(expires) });
@@ -161,7 +161,7 @@ function parseSessions(text: string, now: number): Map<string, Session> {
   return sessions;
 }
 
-function formatSessions(sessions: Map<string, Session>): string {
+function formatSessions(sessions: Map<string, LoginSession>): string {
   return [...sessions].map(([hash, s]) => `${hash} ${s.user} ${s.expires}\n`).join('');
 }
 
