@@ -2,7 +2,7 @@
  * Storage on the local file system. Layout under the root:
  *   files/<user>/<path>               committed files, in the user's folders
  *   meta/<user>/<path>                their checksum and block digests (see file-meta.ts), in a mirror tree
- *   partial/<user>/<id>.part, .blocks uploads in progress or cut off (same file system: rename is atomic)
+ *   partial/<user>/<id>.part, .blocks uploads in progress or cut off, <id>.copy/ copies being built (same file system: rename is atomic)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, type Stats, type WriteStream } from 'node:fs';
@@ -19,6 +19,7 @@ import { readValidMeta } from './file-meta.js';
 import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
 import { KeyedLimit } from '../../util/keyed-limit.js';
 import { deleteEntry, renameEntry } from './tree-changes.js';
+import { copyEntry } from './tree-copy.js';
 import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 /** Opens of one user's files in flight at once: half of libuv's default thread pool. */
@@ -193,6 +194,13 @@ export class DiskStorage implements Storage {
     return renameEntry(this.#userRoot(user), join(this.#metaRoot, user), from, to);
   }
 
+  copy(user: string, from: string, to: string, maxBytes: number): Promise<number> {
+    const id = `${user}/${randomBytes(16).toString('hex')}.copy`;
+    this.#active.add(id); // the sweep leaves it alone while it is built
+    const places = { root: this.#userRoot(user), metaRoot: join(this.#metaRoot, user), scratch: join(this.#partialRoot, id) };
+    return copyEntry({ ...places, openForReading: (path) => this.#openForReading(user, path) }, from, to, maxBytes).finally(() => this.#active.delete(id));
+  }
+
   async sweepPartials(maxAgeMs: number): Promise<number> {
     let removed = 0;
     const users = await readdir(this.#partialRoot).catch(() => [] as string[]);
@@ -204,7 +212,7 @@ export class DiskStorage implements Storage {
         if (this.#active.has(`${user}/${id}`)) continue;
         const info = await stat(join(dir, file)).catch(() => undefined);
         if (info && now - info.mtimeMs > maxAgeMs) {
-          await rm(join(dir, file), { force: true });
+          await rm(join(dir, file), { recursive: true, force: true }); // a copy's scratch folder too
           removed++;
         }
       }

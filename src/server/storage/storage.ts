@@ -77,6 +77,12 @@ export interface Storage {
   makeFolder(user: string, path: string): Promise<void>;
   /** Renames a file or folder; `to` must not exist, its folder must. */
   rename(user: string, from: string, to: string): Promise<void>;
+  /**
+   * Copies a file or folder tree (regular files and folders only) with its checksum records; `to` must not
+   * exist, its folder must. The copy appears at `to` whole, flushed, or not at all. Refuses (LPF_ERR_QUOTA)
+   * a tree that holds more than `maxBytes` by the time it is copied; resolves with the bytes copied.
+   */
+  copy(user: string, from: string, to: string, maxBytes: number): Promise<number>;
   /** Bytes the user's committed files take. */
   usage(user: string): Promise<number>;
   /**

@@ -42,14 +42,7 @@ export async function renameEntry(root: string, metaRoot: string, from: string, 
   const target = await resolveInside(root, to);
   if (target.info) throw new LpfError('LPF_ERR_EXISTS', `${JSON.stringify(to)} already exists; delete it first or choose another name`);
   try {
-    if (source.info.isFile()) {
-      // link + unlink, not rename: rename would silently replace a file created at `to` meanwhile.
-      await link(source.path, target.path);
-      await unlink(source.path);
-    } else {
-      await rename(source.path, target.path);
-    }
-    await syncDirectory(dirname(target.path));
+    await moveInto(source.path, target.path, source.info.isFile());
   } catch (err) {
     if (isCode(err, 'EEXIST') || isCode(err, 'ENOTEMPTY')) throw new LpfError('LPF_ERR_EXISTS', `${JSON.stringify(to)} already exists`);
     if (isCode(err, 'ENOENT')) throw notFound(from);
@@ -58,8 +51,23 @@ export async function renameEntry(root: string, metaRoot: string, from: string, 
   await moveMeta(join(metaRoot, from), join(metaRoot, to));
 }
 
+/**
+ * Moves a file or folder to `target` and flushes its new folder. A file is linked and then unlinked, not
+ * renamed: a rename would silently replace a file created at `target` meanwhile. A folder is renamed,
+ * which could replace only an empty folder made there meanwhile.
+ */
+export async function moveInto(path: string, target: string, isFile: boolean): Promise<void> {
+  if (isFile) {
+    await link(path, target);
+    await unlink(path);
+  } else {
+    await rename(path, target);
+  }
+  await syncDirectory(dirname(target));
+}
+
 /** Metadata follows its file; it is checked against size and mtime when read, so a failure here costs only a re-hash. */
-async function moveMeta(from: string, target: string): Promise<void> {
+export async function moveMeta(from: string, target: string): Promise<void> {
   await rm(target, { recursive: true, force: true }).catch(() => {});
   await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(() => {});
   await rename(from, target).catch(() => {});
