@@ -42,6 +42,8 @@ export type Message =
   | { type: 'mkdir'; path: string }
   /** Renames (moves) a file or folder; `to` must not exist, its parent must. */
   | { type: 'rename'; from: string; to: string }
+  /** Copies a file or folder on the server (no data crosses the network); `to` must not exist, its parent must. */
+  | { type: 'copy'; from: string; to: string }
   /** Describes one path: answered by `entry` (its name is the path as normalized). */
   | { type: 'stat'; path: string }
   | { type: 'entry'; entry: ListEntry }
@@ -90,6 +92,7 @@ export const SPECS: { readonly [T in MessageType]: Spec } = {
   rename: { code: 0x24, fields: { from: 'string', to: 'string' } },
   stat: { code: 0x25, fields: { path: 'string' } },
   entry: { code: 0x26, fields: { entry: 'entry' } },
+  copy: { code: 0x27, fields: { from: 'string', to: 'string' } },
   upload: { code: 0x30, fields: { name: 'string', size: 'uint', key: 'string?' } },
   ready: { code: 0x31, fields: { offset: 'uint' } },
   end: { code: 0x32, fields: { sha256: 'sha256' } },

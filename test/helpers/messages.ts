@@ -29,6 +29,7 @@ export const SAMPLES: { readonly [T in MessageType]: MessageOf<T> } = {
   rename: { type: 'rename', from: 'docs/a.txt', to: 'archive/a.txt' },
   stat: { type: 'stat', path: 'docs' },
   entry: { type: 'entry', entry: { name: 'docs', size: 0, mtime: 1_700_000_000_000, dir: true } },
+  copy: { type: 'copy', from: 'photos/été', to: 'backup/photos été 2025' },
   upload: { type: 'upload', name: 'café.tar.gz', size: 10 * 1024 * 1024 * 1024 },
   ready: { type: 'ready', offset: 0 },
   end: { type: 'end', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },

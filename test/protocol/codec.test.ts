@@ -71,6 +71,7 @@ describe('type bytes', () => {
       rename: 0x24,
       stat: 0x25,
       entry: 0x26,
+      copy: 0x27,
       upload: 0x30,
       ready: 0x31,
       end: 0x32,
@@ -227,6 +228,7 @@ describe('hex vectors', () => {
     ['ping', { type: 'ping', nonce: 1 }, '0000000c 03 7b226e6f6e6365223a317d'],
     ['pong', { type: 'pong', nonce: 1 }, '0000000c 04 7b226e6f6e6365223a317d'],
     ['ok', { type: 'ok' }, '00000003 06 7b7d'],
+    ['copy', { type: 'copy', from: 'a', to: 'b' }, '00000016 27 7b2266726f6d223a2261222c22746f223a2262227d'],
     [
       'hello',
       { type: 'hello', version: 1, agent: 'lpf/0.1.0' },
@@ -258,7 +260,7 @@ describe('hex vectors', () => {
 
 describe('rejections', () => {
   test('unknown type bytes', () => {
-    for (const code of [0x00, 0x07, 0x0f, 0x15, 0x1f, 0x27, 0x2f, 0x36, 0x3f, 0x41, 0x80, 0xff]) {
+    for (const code of [0x00, 0x07, 0x0f, 0x15, 0x1f, 0x28, 0x2f, 0x36, 0x3f, 0x41, 0x80, 0xff]) {
       assertRefused(rawFrame(code, '{}'));
     }
   });

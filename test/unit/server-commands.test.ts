@@ -15,7 +15,7 @@ import type { Storage } from '../../src/server/storage/storage.js';
 import type { Connection } from '../../src/transport/connection.js';
 
 /** What a client sends: every message but the server's answers. */
-const REQUESTS: MessageType[] = ['hello', 'ping', 'register', 'login', 'session', 'logout', 'list', 'delete', 'mkdir', 'rename', 'stat', 'upload', 'end', 'download'];
+const REQUESTS: MessageType[] = ['hello', 'ping', 'register', 'login', 'session', 'logout', 'list', 'delete', 'mkdir', 'rename', 'copy', 'stat', 'upload', 'end', 'download'];
 
 /** A connection that records what is sent and how often input is held. */
 function fakeConnection(): Connection & { sent: unknown[] } {

@@ -17,6 +17,7 @@
  */
 import { login, logout, register, session } from './auth.js';
 import type { Command, CommandType } from './command.js';
+import { copy } from './copy.js';
 import { download } from './download.js';
 import { list, mkdir, ping, remove, rename, stat } from './files.js';
 import { upload } from './upload.js';
@@ -35,6 +36,7 @@ export const COMMANDS: CommandTable = {
   delete: remove,
   mkdir,
   rename,
+  copy,
   upload,
   download,
 };

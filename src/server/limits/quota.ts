@@ -72,14 +72,15 @@ export class QuotaKeeper {
 export class Reservation {
   readonly #quota: QuotaKeeper;
   readonly #user: string;
-  readonly #size: number;
+  /** The bytes reserved. */
+  readonly size: number;
   #settled = false;
   #kept = false;
 
   constructor(quota: QuotaKeeper, user: string, size: number) {
     this.#quota = quota;
     this.#user = user;
-    this.#size = size;
+    this.size = size;
   }
 
   /** Whether it is settled, or kept for later by its command (an upload receiving its data). */
@@ -106,6 +107,6 @@ export class Reservation {
   #settle(stored: { replaced: number } | undefined): Promise<void> {
     if (this.#settled) return Promise.resolve();
     this.#settled = true;
-    return this.#quota.settle(this.#user, this.#size, stored);
+    return this.#quota.settle(this.#user, this.size, stored);
   }
 }
