@@ -147,6 +147,11 @@ export class LpfClient {
     await this.#ctx.request(() => ({ type: 'rename', from: normalizeRemotePath(from), to: normalizeRemotePath(to) }), 'ok');
   }
 
+  /** Copies a remote file or folder on the server (no data crosses the network); `to` must not exist yet. */
+  async copy(from: string, to: string): Promise<void> {
+    await this.#ctx.request(() => ({ type: 'copy', from: normalizeRemotePath(from), to: normalizeRemotePath(to) }), 'ok');
+  }
+
   /**
    * Uploads a local file; the server stores it under `remoteName` only once every byte arrived intact.
    * If an earlier upload of the same unchanged file was cut off, only the rest is sent.

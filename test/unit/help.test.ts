@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { HELP_COMMANDS, commandHelp, generalHelp } from '../../src/cli/help.js';
 
 /** Every command lpf has, written out here so that a command that loses its help is noticed. */
-const COMMANDS = ['ping', 'upload', 'download', 'list', 'mkdir', 'rename', 'delete', 'login', 'logout', 'whoami'];
+const COMMANDS = ['ping', 'upload', 'download', 'list', 'mkdir', 'rename', 'copy', 'delete', 'login', 'logout', 'whoami'];
 
 /** The lines after an "Example:" or "Examples:" heading, up to the next blank line. */
 function examples(help: string): string[] {

@@ -14,7 +14,7 @@
 import type { CommandSpec } from './command.js';
 import { LIST } from './list.js';
 import { PING } from './ping.js';
-import { DELETE, MKDIR, RENAME } from './remote-names.js';
+import { COPY, DELETE, MKDIR, RENAME } from './remote-names.js';
 import { LOGIN, LOGOUT, WHOAMI } from './session.js';
 import { DOWNLOAD, UPLOAD } from './transfer.js';
 
@@ -25,6 +25,7 @@ export const COMMANDS = {
   list: LIST,
   mkdir: MKDIR,
   rename: RENAME,
+  copy: COPY,
   delete: DELETE,
   login: LOGIN,
   logout: LOGOUT,

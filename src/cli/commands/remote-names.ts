@@ -1,4 +1,4 @@
-/** -mkdir, -rename and -delete: commands on remote names, with no data to move. */
+/** -mkdir, -rename, -copy and -delete: commands on remote names, with no data crossing the network. */
 import type { LpfClient } from '../../client/client.js';
 import { Failures } from '../failures.js';
 import type { Output } from '../output.js';
@@ -40,6 +40,24 @@ export const RENAME: CommandSpec = {
       const [from, to] = operands as [string, string];
       await client.rename(from, to);
       ctx.out.result(`renamed ${from} to ${to}`, { from, to });
+    }),
+};
+
+export const COPY: CommandSpec = {
+  operands: { min: 2, max: 2, what: 'two names, SRC and DST' },
+  options: [],
+  synopsis: 'SRC DST',
+  summary: 'copy a remote file or folder on the server',
+  description: `Copies the remote file or folder SRC, with everything in it, to DST, both remote
+paths. The copy is made on the server: no data crosses the network, and each
+file keeps its checksum. DST must not exist yet; its folder must. The copy
+counts towards your quota, and appears at DST only once it is complete.`,
+  examples: [example('-copy reports/q1.pdf backup/q1.pdf'), example('-copy photos photos-2025')],
+  run: (ctx, { operands }) =>
+    loggedIn(ctx, async (client) => {
+      const [from, to] = operands as [string, string];
+      await client.copy(from, to);
+      ctx.out.result(`copied ${from} to ${to}`, { from, to });
     }),
 };
 
