@@ -9,7 +9,8 @@
  * count check, the refusal of options it does not take, `lpf -copy --help` and
  * its line in `lpf --help` follow from the entry. The order here is the order
  * of `lpf --help`. An entry without `run` (or any other part) does not compile.
- * If it takes a new option, add that option to OPTIONS in command.ts.
+ * If it takes a new option, add that option to OPTIONS in command.ts. Then
+ * add its name to COMMANDS in test/unit/help.test.ts, which checks every help page.
  */
 import type { CommandSpec } from './command.js';
 import { LIST } from './list.js';
