@@ -112,7 +112,7 @@ describe('-copy', () => {
     assert.deepEqual(JSON.parse(ok.stdout), { ok: true, command: 'copy', from: 'keep.txt', to: 'kept copy.txt' });
     const refused = await runLpf([server.address, '-copy', 'keep.txt', 'kept copy.txt', '--json'], { env: cory });
     assert.equal(refused.code, 14);
-    const error = (JSON.parse(refused.stdout) as { ok: boolean; error: { code: string; exitCode: number } });
+    const error = JSON.parse(refused.stdout) as { ok: boolean; error: { code: string; exitCode: number } };
     assert.equal(error.ok, false);
     assert.deepEqual([error.error.code, error.error.exitCode], ['LPF_ERR_EXISTS', 14]);
   });

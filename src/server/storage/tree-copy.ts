@@ -141,7 +141,10 @@ class TreeCopier {
   #charge(size: number): void {
     this.copied += size;
     if (this.copied > this.#maxBytes) {
-      throw new LpfError('LPF_ERR_QUOTA', `the source grew past the ${this.#maxBytes} bytes reserved for the copy while it was copied; try again`);
+      throw new LpfError(
+        'LPF_ERR_QUOTA',
+        `the source grew past the ${this.#maxBytes} bytes reserved for the copy while it was copied; try again`,
+      );
     }
   }
 }
