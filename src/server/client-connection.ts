@@ -217,7 +217,7 @@ export class ClientConnection {
 
   /** What the handlers in commands/ may use of this connection. */
   #commandContext(): CommandContext {
-    const self = this;
+    const currentLogin = () => this.#login(); // for the getters below, whose own `this` is the object
     return {
       server: this.#server,
       conn: this.#conn,
@@ -225,10 +225,10 @@ export class ClientConnection {
       log: this.#log,
       address: this.#address,
       get login() {
-        return self.#login();
+        return currentLogin();
       },
       get user() {
-        const login = self.#login();
+        const login = currentLogin();
         if (!login) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', 'not logged in');
         return login.user;
       },

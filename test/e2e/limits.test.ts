@@ -98,7 +98,7 @@ describe('registration limits', () => {
       codes.push((await runLpf([server.address, '-list'], { env: asUser(name, 'long-enough-pw', true) })).code);
     }
     // The refused short password above counted as an attempt; at most 2 in all.
-    assert.ok(codes.includes(13), `codes: ${codes}`);
+    assert.ok(codes.includes(13), `codes: ${codes.join(', ')}`);
     const refused = await runLpf([server.address, '-list'], { env: asUser('reg4', 'long-enough-pw', true) });
     assert.equal(refused.code, 13);
     assert.match(refused.stderr, /LPF_ERR_THROTTLED/);

@@ -34,7 +34,7 @@ describe('sessions', () => {
 
       for (const args of [['-list'], ['-whoami'], ['-list', '--long']]) {
         const r = await runLpf([server.address, ...args], { env: client.env });
-        assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       }
       assert.match((await runLpf([server.address, '-whoami'], { env: client.env })).stdout, /^sid on 127\.0\.0\.1:\d+/);
       // The server keeps only a hash of the token.

@@ -9,7 +9,7 @@ export async function waitUntil<T>(check: () => T | Promise<T>, what: string, { 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await sleep(everyMs);
   }

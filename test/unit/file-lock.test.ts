@@ -63,7 +63,7 @@ test('a lock left by a process that is gone is broken at once', async () => {
   const dir = await tempDir();
   try {
     const path = join(dir.path, 'users.txt');
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     await writeFile(`${path}.lock`, lockText(dead, Date.now()));
     const started = Date.now();
     assert.equal(await withFileLock(path, async () => 'ran', { timeoutMs: 5000 }), 'ran');
