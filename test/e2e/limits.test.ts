@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PROTOCOL_VERSION, encodeDataHeader, type Message } from '../../src/protocol/index.js';
 import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
-import { waitUntil } from '../helpers/wait-until.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** One login attempt on a fresh connection; resolves with the server's answer. */
 async function tryLogin(port: number, user: string, password: string): Promise<Message> {
@@ -68,10 +68,10 @@ describe('login throttling, after the delay', () => {
       for (let i = 0; i < 3; i++) assert.equal(codeOf(await tryLogin(server.port, 'owner', `guess-${i}`)), 'LPF_ERR_AUTH');
       // However slow the machine, the 0.5 s window ends: polled (bounded), never waited out with a sleep.
       const replies: string[] = [];
-      await waitUntil(async () => {
+      await waitFor(async () => {
         replies.push(codeOf(await tryLogin(server.port, 'owner', 'the-right-password')));
         return replies.at(-1) === 'authed';
-      }, 'the owner logs in after the delay');
+      }, { what: 'the owner logs in after the delay' });
       assert.ok(replies.slice(0, -1).every((c) => c === 'LPF_ERR_THROTTLED'), replies.join(','));
     } finally {
       await server.stop();
@@ -233,9 +233,9 @@ describe('kept partial uploads and the quota', () => {
         for (const f of await readdir(partials).catch(() => [] as string[])) bytes += (await stat(join(partials, f))).size;
         return bytes;
       };
-      await waitUntil(async () => (await held()) >= 6 * MiB, 'the server has written the 6 MiB sent');
+      await waitFor(async () => (await held()) >= 6 * MiB, { what: 'the server has written the 6 MiB sent' });
       first.close();
-      await waitUntil(() => server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), 'the upload is kept');
+      await waitFor(() => server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), { what: 'the upload is kept' });
 
       await writeFile(join(dir.path, 'seven'), Buffer.alloc(7 * MiB, 2));
       const refused = await runLpf([server.address, '-upload', join(dir.path, 'seven')], { env: asUser('paula', 'paula-password') });
