@@ -24,3 +24,8 @@ export async function waitFor<T>(condition: () => T | Promise<T>, { what, timeou
     await sleep(everyMs);
   }
 }
+
+/** Lets every pending promise callback run (one turn of the event loop), for in-process tests that do no I/O. */
+export function settle(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
