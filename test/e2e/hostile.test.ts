@@ -174,6 +174,18 @@ async function withHostile(server: RunningServer, open: (i: number) => Promise<S
   }
 }
 
+/** Registers the account the hostile connections log in as; resolves with its login session token. */
+async function ownerToken(server: RunningServer): Promise<string> {
+  const owner = await openTls(server.port, '127.0.0.1');
+  owner.socket.write(hello);
+  await owner.next();
+  owner.send({ type: 'register', user: 'mallory', password: 'mallory-password', session: true });
+  const authed = await owner.next();
+  assert.ok(authed.type === 'authed' && authed.token, JSON.stringify(authed));
+  owner.socket.destroy();
+  return authed.token;
+}
+
 /** A TLS server with the short deadlines, and a way in for hundreds of logged-in connections. */
 interface HostileServer {
   server: RunningServer;
@@ -183,14 +195,10 @@ interface HostileServer {
 
 async function startHostileServer(): Promise<HostileServer> {
   const server = await startServer({ args: [...DEADLINES, ...CAPS] });
-  const owner = await openTls(server.port, '127.0.0.1');
-  owner.socket.write(hello);
-  await owner.next();
-  owner.send({ type: 'register', user: 'mallory', password: 'mallory-password', session: true });
-  const authed = await owner.next();
-  assert.ok(authed.type === 'authed' && authed.token, JSON.stringify(authed));
-  const token = authed.token;
-  owner.socket.destroy();
+  const token = await ownerToken(server).catch(async (err: unknown) => {
+    await server.stop(); // or the suite's after() has no server to stop, and the file never exits
+    throw err;
+  });
   return {
     server,
     async loggedIn(i) {
