@@ -78,6 +78,7 @@ describe('session expiry', () => {
     try {
       await runLpf([server.address, '-list'], { env: asUser('eve', 'eves-password', true) });
       assert.equal((await runLpf([server.address, '-login'], { env: { ...client.env, ...asUser('eve', 'eves-password') } })).code, 0);
+      // Past the real 1 s TTL the server enforces (a separate process: no fake clock reaches it); not ordering.
       await sleep(1200);
       const r = await runLpf([server.address, '-list'], { env: client.env });
       assert.equal(r.code, 6, r.stderr);

@@ -21,7 +21,7 @@ test('tasks under one lock never overlap, and the lock file is gone after', asyn
       Array.from({ length: 20 }, () =>
         withFileLock(path, async () => {
           most = Math.max(most, ++inside);
-          await sleep(2);
+          await sleep(2); // a task that takes a moment, so that an overlap would show: not ordering
           inside--;
         }),
       ),
