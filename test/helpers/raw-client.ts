@@ -69,12 +69,12 @@ export class RawPeer {
     this.socket.write(bytes);
   }
 
-  /** The next message, or rejects if the connection closes first (or after 20 s: CI machines can be slow). */
-  async next(): Promise<Message> {
-    const deadline = Date.now() + 20_000;
+  /** The next message, or rejects if the connection closes first (or after `timeoutMs`: the bound only stops a broken test). */
+  async next(timeoutMs = 20_000): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
     while (this.messages.length === 0) {
       if (this.socket.destroyed || this.socket.readableEnded) throw new Error('connection closed');
-      if (Date.now() > deadline) throw new Error('no message within 20 s');
+      if (Date.now() > deadline) throw new Error(`no message within ${timeoutMs / 1000} s`);
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         setTimeout(resolve, 100);
