@@ -147,7 +147,8 @@ process.on('message', (message: WorkerCommand) => {
 async function quit(): Promise<void> {
   for (const c of clients) c.lpf?.close();
   // Give the closes a moment to reach the server, then leave.
-  setTimeout(() => process.exit(0), 100);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  process.exit(0);
 }
 
 // Never outlive the bench: if the parent goes away, so do we.

@@ -24,8 +24,8 @@ const parseArgsFlag = ({ type, short }: FlagSpec): Flag => (short ? { type, shor
 
 /** What util.parseArgs is told: each command is a boolean flag (-upload, --upload), then the options. */
 const FLAGS: Record<string, Flag> = Object.fromEntries([
-  ...COMMAND_NAMES.map((name) => [name, { type: 'boolean' }]),
-  ...Object.entries({ ...OPTIONS, ...GLOBAL_FLAGS }).map(([name, flag]) => [name, parseArgsFlag(flag)]),
+  ...COMMAND_NAMES.map((name): [string, Flag] => [name, { type: 'boolean' }]),
+  ...Object.entries({ ...OPTIONS, ...GLOBAL_FLAGS }).map(([name, flag]): [string, Flag] => [name, parseArgsFlag(flag)]),
 ]);
 
 const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];

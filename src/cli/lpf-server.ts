@@ -156,10 +156,16 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     }
     stopping = true;
     log.info({ signal, graceSeconds: graceMs / 1000 }, 'shutting down: no new connections; commands in flight may finish');
-    server.shutdown(graceMs).then(() => {
-      log.info('stopped');
-      process.exit(0);
-    });
+    server.shutdown(graceMs).then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

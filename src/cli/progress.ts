@@ -57,8 +57,7 @@ export interface TransferFigures {
  * with the figures dimmed on a colour terminal so the name stands out.
  */
 export function transferSummary(r: TransferFigures, colors: Palette = palette(process.stdout)): string {
-  const { dim } = colors;
   const resumed = r.resumedFrom > 0 ? `, resumed after ${formatBytes(r.resumedFrom)}` : '';
   const speed = formatRate(r.size - r.resumedFrom, r.ms);
-  return `${r.name} ${dim(`(${formatBytes(r.size)}${resumed}) in ${formatDuration(r.ms)}, ${speed}`)}`;
+  return `${r.name} ${colors.dim(`(${formatBytes(r.size)}${resumed}) in ${formatDuration(r.ms)}, ${speed}`)}`;
 }

@@ -63,7 +63,7 @@ export async function planUpload(sources: string[], options: PlanOptions, remote
       const info = await stat(source).catch((err: unknown) => {
         throw localError(err, `cannot read ${source}`);
       });
-      const target = dest.exact ?? normalizeRemotePath(joinRemote(dest.folder as string, normalizeRemoteName(basename(resolve(source)))));
+      const target = dest.exact ?? normalizeRemotePath(joinRemote(dest.folder, normalizeRemoteName(basename(resolve(source)))));
       if (info.isFile()) {
         if (targets.claimFile(target, source)) plan.steps.push({ kind: 'file', local: source, remote: target, size: info.size });
       } else if (!info.isDirectory()) throw new LpfError('LPF_ERR_LOCAL_IO', `${source} is not a regular file`);
@@ -87,7 +87,7 @@ export async function planDownload(sources: string[], options: PlanOptions, remo
       const path = normalizeRemotePath(source);
       const entry = await remote.stat(path);
       if (!entry) throw new LpfError('LPF_ERR_NOT_FOUND', `no such file or folder: ${JSON.stringify(path)}`);
-      const target = dest.exact ?? join(dest.folder as string, remoteBaseName(path));
+      const target = dest.exact ?? join(dest.folder, remoteBaseName(path));
       if (!entry.dir) {
         if (targets.claimFile(target, JSON.stringify(path))) plan.steps.push({ kind: 'file', remote: path, local: target, size: entry.size });
       } else if (!options.recursive) throw new LpfError('LPF_ERR_IS_FOLDER', `${JSON.stringify(path)} is a folder; use -r to fetch it with all it holds`);
@@ -145,9 +145,9 @@ interface TargetRules {
   verb: string;
   code: ErrorCode;
   /** How a target is named in a message. */
-  describe(target: string): string;
+  describe: (target: string) => string;
   /** What makes two targets one place (default: being equal). */
-  key?(target: string): string;
+  key?: (target: string) => string;
 }
 
 /**

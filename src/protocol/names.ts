@@ -10,7 +10,7 @@ import { MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH } from './constants.js';
  * formatting characters (ALM, LRM, RLM, the embeddings and overrides U+202A–U+202E, the isolates
  * U+2066–U+2069), which reorder what is shown: "\u202ecod.exe" would read as "exe.doc".
  */
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+export const CONTROL_CHARS = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 const EVERY_CONTROL_CHAR = new RegExp(CONTROL_CHARS.source, 'gu');
 

@@ -41,6 +41,12 @@ export class ClientConnection {
   readonly #loginTimer: NodeJS.Timeout;
   readonly #context: CommandContext;
   #state: State = { kind: 'hello' };
+  /**
+   * The login deadline has passed. It is the peer's time to log in, not the server's time to check a
+   * password: a login or sign-up still being verified when it passes (scrypt queued behind others on a
+   * busy server) is let finish, and the connection ends only if it did not log in.
+   */
+  #loginOverdue = false;
 
   constructor(socket: Socket, id: number, server: ServerContext) {
     this.#server = server;
@@ -59,7 +65,8 @@ export class ClientConnection {
       this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no traffic for ${idleTimeoutMs / 1000} s; closing the connection`)),
     );
     this.#loginTimer = setTimeout(() => {
-      if (!this.#login()) this.#fail(new LpfError('LPF_ERR_TIMEOUT', `not logged in within ${loginTimeoutMs / 1000} s; closing the connection`));
+      this.#loginOverdue = true;
+      this.#endIfNotLoggedIn();
     }, loginTimeoutMs);
   }
 
@@ -76,6 +83,14 @@ export class ClientConnection {
     if (state.kind === 'busy' || state.kind === 'upload') this.#state = { ...state, draining: true };
     // 'skip' is idle too: its refusal was answered, and what it drops is no command.
     else if (state.kind !== 'closed') this.#fail(shuttingDown());
+  }
+
+  /** Ends a connection past its login deadline that is not logged in and not in the middle of a command (true if it did). */
+  #endIfNotLoggedIn(): boolean {
+    if (!this.#loginOverdue || this.#login() || this.#state.kind === 'busy' || this.#ended()) return false;
+    const { loginTimeoutMs } = this.#server.limits;
+    this.#fail(new LpfError('LPF_ERR_TIMEOUT', `not logged in within ${loginTimeoutMs / 1000} s; closing the connection`));
+    return true;
   }
 
   /** The server's handshake deadline (from TCP accept) has passed: a connection that has not said hello is ended. */
@@ -162,6 +177,7 @@ export class ClientConnection {
     const draining = (state.kind === 'busy' || state.kind === 'upload') && state.draining;
     if (state.kind === 'busy') this.#state = idle(state.login, skip);
     if (draining && this.#state.kind !== 'upload') return this.#fail(shuttingDown());
+    if (this.#endIfNotLoggedIn()) return;
     this.#conn.release();
   }
 
@@ -201,7 +217,7 @@ export class ClientConnection {
 
   /** What the handlers in commands/ may use of this connection. */
   #commandContext(): CommandContext {
-    const self = this;
+    const currentLogin = () => this.#login(); // for the getters below, whose own `this` is the object
     return {
       server: this.#server,
       conn: this.#conn,
@@ -209,10 +225,10 @@ export class ClientConnection {
       log: this.#log,
       address: this.#address,
       get login() {
-        return self.#login();
+        return currentLogin();
       },
       get user() {
-        const login = self.#login();
+        const login = currentLogin();
         if (!login) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', 'not logged in');
         return login.user;
       },

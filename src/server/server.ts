@@ -2,7 +2,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { describeProblem } from './accounts/accounts-file.js';
 import { FileAccounts } from './accounts/file-accounts.js';
 import { watchLogins } from './accounts/login-watch.js';
@@ -87,7 +87,7 @@ export class LpfServer {
       this.#server.on('secureConnection', accept);
       // A failed handshake (a port scanner, a plain client) concerns only that connection.
       // Node leaves that socket open: it is closed here, so that it stops counting against the limits.
-      this.#server.on('tlsClientError', (err, socket) => {
+      this.#server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
         options.log.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
         socket.destroy();
       });

@@ -4,40 +4,30 @@
  * one-reader-at-a-time invariant is checked out loud.
  */
 import assert from 'node:assert/strict';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ClientContext } from '../../src/client/context.js';
 import { LpfError } from '../../src/errors.js';
-import { FrameDecoder, encodeDataHeader, encodeMessage, type Message } from '../../src/protocol/index.js';
+import { encodeDataHeader } from '../../src/protocol/index.js';
+import { startScriptedServer, type ScriptedServer, type Script } from '../helpers/scripted-server.js';
 
 const ADDRESS = { host: '127.0.0.1', port: 0 };
 
 /** Answers each request as scripted: a ping with a pong, a delete with a refusal, a stat with the wrong answer, a list with unasked DATA. */
-function scriptedServer(): Server {
-  return createServer((socket) => {
-    const reply = (m: Message) => socket.write(encodeMessage(m));
-    const decoder = new FrameDecoder({
-      data: () => {},
-      message: (m) => {
-        if (m.type === 'ping') reply({ type: 'pong', nonce: m.nonce });
-        if (m.type === 'delete') reply({ type: 'error', code: 'LPF_ERR_NOT_FOUND', message: `no ${m.name}` });
-        if (m.type === 'stat') reply({ type: 'ok' });
-        if (m.type === 'list') socket.write(Buffer.concat([encodeDataHeader(3), Buffer.from('abc')]));
-      },
-    });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    socket.on('error', () => {});
-  });
-}
+const script: Script = (m, reply, socket) => {
+  if (m.type === 'ping') reply({ type: 'pong', nonce: m.nonce });
+  if (m.type === 'delete') reply({ type: 'error', code: 'LPF_ERR_NOT_FOUND', message: `no ${m.name}` });
+  if (m.type === 'stat') reply({ type: 'ok' });
+  if (m.type === 'list') socket.write(Buffer.concat([encodeDataHeader(3), Buffer.from('abc')]));
+};
 
-let server: Server;
+let server: ScriptedServer;
 let port: number;
 before(async () => {
-  server = scriptedServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  server = await startScriptedServer(script);
+  port = server.port;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => server.close());
 
 async function connected(): Promise<ClientContext> {
   const socket = await new Promise<Socket>((resolve, reject) => {

@@ -5,47 +5,36 @@
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { LpfClient } from '../../src/client/client.js';
-import { ContentHasher, FrameDecoder, encodeDataHeader, encodeMessage, type Message } from '../../src/protocol/index.js';
+import { ContentHasher, encodeDataHeader } from '../../src/protocol/index.js';
 import { tempDir } from '../helpers/processes.js';
+import { startScriptedServer, type ScriptedServer, type Script } from '../helpers/scripted-server.js';
 
 const ANNOUNCED = Buffer.from('four');
 const SENT = Buffer.from('four and then some more');
 
 /** Answers hello and login; a download is announced at 4 bytes and sent with more. */
-function lyingServer(): Server {
-  return createServer((socket) => {
-    const reply = (m: Message) => socket.write(encodeMessage(m));
-    const decoder = new FrameDecoder({
-      data: () => {},
-      message: (m) => {
-        if (m.type === 'hello') reply({ type: 'welcome', version: 1, agent: 'scripted', maxData: 1 << 22 });
-        if (m.type === 'login') reply({ type: 'authed', user: m.user });
-        if (m.type === 'download') {
-          const hasher = new ContentHasher();
-          hasher.update(ANNOUNCED);
-          reply({ type: 'file', name: m.name, size: ANNOUNCED.length, mtime: 0, offset: 0 });
-          socket.write(Buffer.concat([encodeDataHeader(SENT.length), SENT]));
-          reply({ type: 'end', sha256: hasher.digest() });
-        }
-      },
-    });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    socket.on('error', () => {});
-  });
-}
+const lying: Script = (m, reply, socket) => {
+  if (m.type === 'hello') reply({ type: 'welcome', version: 1, agent: 'scripted', maxData: 1 << 22 });
+  if (m.type === 'login') reply({ type: 'authed', user: m.user });
+  if (m.type === 'download') {
+    const hasher = new ContentHasher();
+    hasher.update(ANNOUNCED);
+    reply({ type: 'file', name: m.name, size: ANNOUNCED.length, mtime: 0, offset: 0 });
+    socket.write(Buffer.concat([encodeDataHeader(SENT.length), SENT]));
+    reply({ type: 'end', sha256: hasher.digest() });
+  }
+};
 
-let server: Server;
+let server: ScriptedServer;
 let port: number;
 before(async () => {
-  server = lyingServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  server = await startScriptedServer(lying);
+  port = server.port;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => server.close());
 
 test('more data than announced is a protocol error, and nothing is kept to resume from', async () => {
   const dir = await tempDir();

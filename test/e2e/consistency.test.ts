@@ -8,6 +8,7 @@ import { parseAccounts } from '../../src/server/accounts/file-accounts.js';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { asUser, runLpf, startServer, tempDir } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 test('50 concurrent registrations, duplicates included, leave a well-formed accounts file with exactly the expected accounts', async () => {
   const server = await startServer();
@@ -20,7 +21,8 @@ test('50 concurrent registrations, duplicates included, leave a well-formed acco
           peer.send({ type: 'hello', version: PROTOCOL_VERSION, agent: 'many' });
           await peer.next();
           peer.send({ type: 'register', user, password: `pw-${user}` });
-          return await peer.next();
+          // 50 scrypt hashes and accounts-file writes queue on a busy machine: a bound that only stops a broken test.
+          return await peer.next(120_000);
         } finally {
           peer.close();
         }
@@ -55,13 +57,13 @@ test('a download of a file being replaced gets the old, complete version', async
     // A reader that stops reading mid-file: the server is then blocked in the middle of sending.
     const peer = await RawPeer.session(server.port, 'reader', 'readers-password', false);
     peer.send({ type: 'download', name: 'doc.bin' });
-    while (peer.data < 2 * 1024 * 1024) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => peer.data >= 2 * 1024 * 1024, { what: 'the reader is 2 MiB into the file', everyMs: 5 });
     peer.socket.pause();
     const upload = await runLpf([server.address, '-upload', newFile, '--to', 'doc.bin'], { env: asUser('reader', 'readers-password') });
     assert.equal(upload.code, 0, upload.stderr);
     assert.ok(peer.data < 64 * 1024 * 1024, 'the replacement was stored while the download was in progress');
     peer.socket.resume();
-    for (let i = 0; i < 600 && peer.data < 64 * 1024 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => peer.data >= 64 * 1024 * 1024, { what: 'the reader has the whole file', everyMs: 10 });
     const { createHash } = await import('node:crypto');
     const oldDigest = createHash('sha256').update(await readFile(oldFile)).digest('hex');
     assert.equal(peer.dataHash.digest('hex'), oldDigest, 'the reader got the old version, whole');

@@ -12,9 +12,11 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
-import { FrameDecoder, PROTOCOL_VERSION, encodeDataHeader, encodeMessage, type Message } from '../../src/protocol/index.js';
+import { PROTOCOL_VERSION, encodeDataHeader, encodeMessage } from '../../src/protocol/index.js';
 import { writeRandomFile } from '../helpers/files.js';
 import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { RawPeer } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** Hostile connections per kind, spread over ADDRESSES client addresses. */
 const HOSTILE = 200;
@@ -82,31 +84,12 @@ async function openReadingTcp(port: number, localAddress: string): Promise<Socke
 }
 
 /** A TLS connection from `localAddress`, handshake done; what it receives is decoded into `messages`. */
-async function openTls(port: number, localAddress: string): Promise<Peer> {
+async function openTls(port: number, localAddress: string): Promise<RawPeer> {
   const tcp = await openTcp(port, localAddress);
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ socket: tcp, servername: undefined, rejectUnauthorized: false }, () => resolve(new Peer(socket)));
+    const socket = tlsConnect({ socket: tcp, servername: undefined, rejectUnauthorized: false }, () => resolve(RawPeer.over(socket)));
     socket.once('error', reject);
   });
-}
-
-class Peer {
-  readonly messages: Message[] = [];
-  constructor(readonly socket: Socket) {
-    const decoder = new FrameDecoder({ message: (m) => this.messages.push(m), data: () => {} });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    socket.on('error', () => {});
-  }
-  send(message: Message): void {
-    this.socket.write(encodeMessage(message));
-  }
-  /** Waits (bounded) for the next message. */
-  async next(): Promise<Message> {
-    for (const deadline = Date.now() + WAIT_MS; this.messages.length === 0; await sleep(10)) {
-      if (Date.now() > deadline || this.socket.destroyed) throw new Error('no answer');
-    }
-    return this.messages.shift() as Message;
-  }
 }
 
 /** Opens `count` connections, 50 at a time, within a bounded time. */
@@ -130,9 +113,7 @@ async function closedByServer(server: RunningServer, sockets: Socket[], peers: s
     const gone = new Set(server.logs.filter((l) => l.msg === 'disconnected').map((l) => l.peer));
     return sockets.filter((s, i) => !s.closed && !gone.has(peers[i])).length;
   };
-  for (const deadline = Date.now() + WAIT_MS; open() > 0; await sleep(50)) {
-    if (Date.now() > deadline) assert.fail(`${open()} of ${sockets.length} hostile connections still open after ${WAIT_MS} ms`);
-  }
+  await waitFor(() => open() === 0, { what: `the server closes all ${sockets.length} hostile connections`, timeoutMs: WAIT_MS });
 }
 
 /** The real lpf pings from 127.0.0.1 and is answered within a second. */
@@ -193,23 +174,31 @@ async function withHostile(server: RunningServer, open: (i: number) => Promise<S
   }
 }
 
-/** A TLS server with the short deadlines, and a way in for hundreds of logged-in connections. */
-interface HostileServer {
-  server: RunningServer;
-  /** A TLS connection from the i-th address, logged in with a session token (no password hashing). */
-  loggedIn(i: number): Promise<Peer>;
-}
-
-async function startHostileServer(): Promise<HostileServer> {
-  const server = await startServer({ args: [...DEADLINES, ...CAPS] });
+/** Registers the account the hostile connections log in as; resolves with its login session token. */
+async function ownerToken(server: RunningServer): Promise<string> {
   const owner = await openTls(server.port, '127.0.0.1');
   owner.socket.write(hello);
   await owner.next();
   owner.send({ type: 'register', user: 'mallory', password: 'mallory-password', session: true });
   const authed = await owner.next();
   assert.ok(authed.type === 'authed' && authed.token, JSON.stringify(authed));
-  const token = authed.token;
   owner.socket.destroy();
+  return authed.token;
+}
+
+/** A TLS server with the short deadlines, and a way in for hundreds of logged-in connections. */
+interface HostileServer {
+  server: RunningServer;
+  /** A TLS connection from the i-th address, logged in with a session token (no password hashing). */
+  loggedIn(i: number): Promise<RawPeer>;
+}
+
+async function startHostileServer(): Promise<HostileServer> {
+  const server = await startServer({ args: [...DEADLINES, ...CAPS] });
+  const token = await ownerToken(server).catch(async (err: unknown) => {
+    await server.stop(); // or the suite's after() has no server to stop, and the file never exits
+    throw err;
+  });
   return {
     server,
     async loggedIn(i) {
@@ -266,7 +255,7 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
     });
 
     test('silent after hello, before logging in: told LPF_ERR_TIMEOUT at the login deadline', async () => {
-      const peers: Peer[] = [];
+      const peers: RawPeer[] = [];
       await withHostile(hostile.server, async (i) => {
         const peer = await openTls(hostile.server.port, from(i));
         peer.socket.write(hello);
@@ -352,7 +341,7 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
     test('thousands of tiny frames each, answers read: all answered, then closed at the idle deadline', async () => {
       const count = 2000;
       const pings = Buffer.concat(Array.from({ length: count }, (_, n) => encodeMessage({ type: 'ping', nonce: n })));
-      const peers: Peer[] = [];
+      const peers: RawPeer[] = [];
       await withHostile(hostile.server, async (i) => {
         const peer = await hostile.loggedIn(i);
         peer.socket.write(pings);
@@ -362,7 +351,7 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
         count: HOSTILE / 2,
         whileThere: async () => {
           const answered = () => peers.every((p) => p.messages.filter((m) => m.type === 'pong').length === count);
-          for (const deadline = Date.now() + WAIT_MS; !answered(); await sleep(50)) assert.ok(Date.now() < deadline, 'every ping answered');
+          await waitFor(answered, { what: 'every ping answered', timeoutMs: WAIT_MS });
         },
       });
     });
@@ -377,9 +366,9 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
     after(() => server.stop());
 
     test('silent before hello: told LPF_ERR_TIMEOUT at the handshake deadline', async () => {
-      const peers: Peer[] = [];
+      const peers: RawPeer[] = [];
       await withHostile(server, async (i) => {
-        const peer = new Peer(await openTcp(server.port, from(i)));
+        const peer = RawPeer.over(await openTcp(server.port, from(i)));
         peers.push(peer);
         return peer.socket;
       });

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { ContentHasher, encodeDataHeader, type Message } from '../../src/protocol/index.js';
 import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function checksum(content: Buffer): string {
   const hasher = new ContentHasher();
@@ -104,9 +105,10 @@ describe('pipelined uploads', () => {
     const contents = Array.from({ length: 30 }, (_, i) => Buffer.alloc(3000 + i, i));
     for (const [i, content] of contents.entries()) uploadBurst(peer, `cut${i}`, content);
     await peer.next();
+    const seenAs = `${peer.socket.localAddress}:${peer.socket.localPort}`;
     peer.close();
     // Whatever the server got to store is whole; nothing else appears under the final names.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => server.logs.some((l) => l.msg === 'disconnected' && l.peer === seenAs), { what: 'the server sees the hang-up' });
     for (const name of await readdir(userFiles())) {
       if (!name.startsWith('cut')) continue;
       const i = Number(name.slice(3));

@@ -4,22 +4,20 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { asUser, collect, runLpf, spawnLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const MiB = 1024 * 1024;
 
 /** Waits (bounded) until some file in `dir` has at least `bytes` bytes. */
-async function waitForBytes(dir: string, bytes: number, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
+async function waitForBytes(dir: string, bytes: number, timeoutMs = 30_000): Promise<void> {
+  const reached = async () => {
     const names = await readdir(dir).catch(() => [] as string[]);
     const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
-    if (sizes.some((s) => s >= bytes)) return;
-    if (Date.now() > deadline) assert.fail(`no file in ${dir} reached ${bytes} bytes`);
-    await sleep(2);
-  }
+    return sizes.some((s) => s >= bytes);
+  };
+  await waitFor(reached, { what: `a file in ${dir} reaches ${bytes} bytes`, timeoutMs, everyMs: 2 });
 }
 
 function resumedBytes(stdout: string): number {
@@ -112,12 +110,9 @@ describe('resume', () => {
   });
 });
 
-async function waitForPartial(path: string, bytes: number, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (((await stat(path).catch(() => undefined))?.size ?? 0) < bytes) {
-    if (Date.now() > deadline) assert.fail(`${path} never reached ${bytes} bytes`);
-    await sleep(2);
-  }
+async function waitForPartial(path: string, bytes: number, timeoutMs = 30_000): Promise<void> {
+  const reached = async () => ((await stat(path).catch(() => undefined))?.size ?? 0) >= bytes;
+  await waitFor(reached, { what: `${path} reaches ${bytes} bytes`, timeoutMs, everyMs: 2 });
 }
 
 describe('corruption in flight (a proxy that flips one byte)', () => {
@@ -172,8 +167,7 @@ describe('corruption in flight (a proxy that flips one byte)', () => {
     assert.match(r.stderr, /LPF_ERR_CHECKSUM/);
     await assert.rejects(stat(join(server.root, 'files', 'cora', 'up.bin')));
     // The damaged partial is not kept for a resume.
-    for (let i = 0; i < 40 && (await readdir(join(server.root, 'partial', 'cora'))).length > 0; i++) await sleep(50);
-    assert.deepEqual(await readdir(join(server.root, 'partial', 'cora')), []);
+    await waitFor(async () => (await readdir(join(server.root, 'partial', 'cora'))).length === 0, { what: 'the damaged partial is removed' });
   });
 
   test('a flipped byte in a download is detected, reported, and no file appears', async () => {
@@ -203,8 +197,7 @@ describe('stale partials and concurrent writers', () => {
       await waitForBytes(partial, 10 * MiB);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      for (let i = 0; i < 100 && (await readdir(partial)).length > 0; i++) await sleep(100);
-      assert.deepEqual(await readdir(partial), []);
+      await waitFor(async () => (await readdir(partial)).length === 0, { what: 'the partial past its TTL is removed' });
     } finally {
       await server.stop();
       await dir.cleanup();
@@ -265,9 +258,9 @@ describe('partials without a whole block', () => {
       first.send({ type: 'upload', name: 'small.bin', size: content.length, key: 'same-key' });
       assert.equal((await first.next()).type, 'ready');
       first.writeRaw(Buffer.concat([encodeDataHeader(500), content.subarray(0, 500)]));
-      await sleep(100);
+      await waitForBytes(join(server.root, 'partial', 'una'), 500);
       first.close();
-      await sleep(100);
+      await waitFor(() => server.logs.some((l) => String(l.msg).startsWith('upload interrupted')), { what: 'the server sees the cut' });
 
       const second = await RawPeer.session(server.port, 'una', 'unas-password', false);
       second.send({ type: 'upload', name: 'small.bin', size: content.length, key: 'same-key' });

@@ -34,7 +34,7 @@ describe('sessions', () => {
 
       for (const args of [['-list'], ['-whoami'], ['-list', '--long']]) {
         const r = await runLpf([server.address, ...args], { env: client.env });
-        assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       }
       assert.match((await runLpf([server.address, '-whoami'], { env: client.env })).stdout, /^sid on 127\.0\.0\.1:\d+/);
       // The server keeps only a hash of the token.
@@ -78,6 +78,7 @@ describe('session expiry', () => {
     try {
       await runLpf([server.address, '-list'], { env: asUser('eve', 'eves-password', true) });
       assert.equal((await runLpf([server.address, '-login'], { env: { ...client.env, ...asUser('eve', 'eves-password') } })).code, 0);
+      // Past the real 1 s TTL the server enforces (a separate process: no fake clock reaches it); not ordering.
       await sleep(1200);
       const r = await runLpf([server.address, '-list'], { env: client.env });
       assert.equal(r.code, 6, r.stderr);

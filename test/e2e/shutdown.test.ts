@@ -3,20 +3,18 @@ import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { asUser, collect, runLpf, spawnLpf, startServer, tempDir } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
-async function waitForPartialData(dir: string, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
+async function waitForPartialData(dir: string, timeoutMs: number): Promise<void> {
+  const started = async () => {
     const parts = await readdir(dir).catch(() => [] as string[]);
     const sizes = await Promise.all(parts.map((p) => stat(join(dir, p)).then((s) => s.size, () => 0)));
-    if (sizes.some((s) => s > 0)) return;
-    if (Date.now() > deadline) assert.fail('the upload never started');
-    await sleep(5);
-  }
+    return sizes.some((s) => s > 0);
+  };
+  await waitFor(started, { what: 'the upload starts', timeoutMs, everyMs: 5 });
 }
 
 test('SIGTERM during an upload: the upload completes, idle clients are told, then the server exits 0', async () => {
@@ -59,7 +57,8 @@ test('a second signal stops the server at once', async () => {
     const upload = collect(spawnLpf([server.address, '-upload', big, '--to', 'big.bin'], { env: asUser('tom', 'toms-password') }), 120_000);
     await waitForPartialData(join(server.root, 'partial', 'tom'), 20_000);
     server.process.kill('SIGTERM');
-    await sleep(20);
+    // Two signals sent at once may arrive as one: the second is sent once the first is being acted on.
+    await waitFor(() => server.logs.some((l) => String(l.msg).startsWith('shutting down')), { what: 'the server starts shutting down' });
     server.process.kill('SIGTERM');
     assert.equal(await server.exited, 143);
     const result = await upload;

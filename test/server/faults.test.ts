@@ -8,7 +8,6 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LpfClient } from '../../src/client/client.js';
 import { createLogger } from '../../src/server/logger.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits/limits.js';
@@ -16,6 +15,7 @@ import { LpfServer } from '../../src/server/server.js';
 import { DiskStorage } from '../../src/server/storage/disk-storage.js';
 import { writeRandomFile } from '../helpers/files.js';
 import { tempDir } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** Disk storage whose uploads go to /dev/full: every write fails with a real ENOSPC. */
 class FullDiskStorage extends DiskStorage {
@@ -79,8 +79,7 @@ describe('storage faults', () => {
     await assert.rejects(stat(join(dir.path, 'root', 'files', 'fay', 'data.bin')));
     // The partial data goes when the server closes the failed connection, a moment after the reply.
     const partial = join(dir.path, 'root', 'partial', 'fay');
-    for (let i = 0; i < 40 && (await readdir(partial)).length > 0; i++) await sleep(50);
-    assert.deepEqual(await readdir(partial), []);
+    await waitFor(async () => (await readdir(partial)).length === 0, { what: 'the partial data is removed' });
   });
 
   test('the server goes on serving, and the same upload succeeds once there is room', async () => {

@@ -63,7 +63,7 @@ export function readAccounts(text: string): AccountsText {
     const user = lineUser(line);
     const account = parseAccountLine(line);
     if (user !== undefined && firstLine.has(user)) {
-      problems.push({ line: number, user, kind: 'duplicate', first: firstLine.get(user) as number });
+      problems.push({ line: number, user, kind: 'duplicate', first: firstLine.get(user) });
       unusable.add(user);
       return;
     }

@@ -1,7 +1,7 @@
 /**
  * Every command the server answers, one handler per message type. The table's type makes the
  * compiler check it is complete: a request added to the protocol without a handler fails to build
- * (test/unit/server-commands.test.ts shows it).
+ * (test/server/server-commands.test.ts shows it).
  *
  * How to add a command (say `copy`):
  * 1. Protocol: add the message to `Message` and `SPECS` in src/protocol/messages.ts (and to

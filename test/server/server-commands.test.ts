@@ -13,6 +13,7 @@ import { QuotaKeeper } from '../../src/server/limits/quota.js';
 import type { ServerContext } from '../../src/server/server-context.js';
 import type { Storage } from '../../src/server/storage/storage.js';
 import type { Connection } from '../../src/transport/connection.js';
+import { settle } from '../helpers/wait-for.js';
 
 /** What a client sends: every message but the server's answers. */
 const REQUESTS: MessageType[] = ['hello', 'ping', 'register', 'login', 'session', 'logout', 'list', 'delete', 'mkdir', 'rename', 'copy', 'stat', 'upload', 'end', 'download'];
@@ -56,7 +57,7 @@ describe('runCommand', () => {
     const ran: string[] = [];
     const list = defineCommand({ type: 'list', access: 'user', ordered: true, run: () => void ran.push('list') });
     const running = runCommand(list, contextWith(new QuotaKeeper(EMPTY, 100), answers), { type: 'list' });
-    await new Promise((resolve) => setImmediate(resolve));
+    await settle();
     assert.deepEqual(ran, [], 'ran before the owed answer was sent');
     storeAnswered();
     await running;

@@ -10,7 +10,7 @@ import { RateWindow } from '../../src/server/limits/rate-window.js';
 import type { Storage } from '../../src/server/storage/storage.js';
 
 /** A clock that moves only when told to. */
-function fakeClock(start = 1_000_000): { clock: Clock; advance(ms: number): void } {
+function fakeClock(start = 1_000_000): { clock: Clock; advance: (ms: number) => void } {
   let now = start;
   return {
     clock: () => now,

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KeyedLimit } from '../../src/util/keyed-limit.js';
+import { settle } from '../helpers/wait-for.js';
 
 /** A task that runs until released, recording its start. */
 function gated(started: string[], name: string): { task: () => Promise<string>; release(): void } {
@@ -24,13 +25,13 @@ test('at most `limit` tasks of one key run at once, the rest in order; other key
   const other = gated(started, 'b1');
   const results = tasks.map((t) => limit.run('alice', t.task));
   const otherResult = limit.run('bob', other.task);
-  await new Promise((resolve) => setImmediate(resolve));
+  await settle();
   assert.deepEqual(started, ['a1', 'a2', 'b1']);
   other.release();
   assert.equal(await otherResult, 'b1');
   tasks[1]?.release();
   assert.equal(await results[1], 'a2');
-  await new Promise((resolve) => setImmediate(resolve));
+  await settle();
   assert.deepEqual(started, ['a1', 'a2', 'b1', 'a3']);
   for (const t of tasks) t.release();
   assert.deepEqual(await Promise.all(results), ['a1', 'a2', 'a3', 'a4']);

@@ -5,20 +5,30 @@ import type { Connection } from '../../src/transport/connection.js';
 import { sendRange } from '../../src/transport/send-file.js';
 import { BufferPool } from '../../src/util/buffer-pool.js';
 
-/** A connection whose socket is always full: every write is taken after a moment, and drained() waits for it. */
-function slowConnection(): { conn: Connection; sent: Buffer[] } {
+/**
+ * A connection whose socket is always full: its writes are taken (their `written` called) only when the
+ * sender waits for a drain, or when the test calls takeAll(): buffers come back on an event, not after a delay.
+ */
+function slowConnection(): { conn: Connection; sent: Buffer[]; takeAll: () => void } {
   const sent: Buffer[] = [];
+  const untaken: (() => void)[] = [];
+  const takeAll = () => {
+    for (const written of untaken.splice(0)) written();
+  };
   const fake = {
     encrypted: false,
     closed: false,
     sendData(chunk: Buffer, written?: () => void) {
       sent.push(Buffer.from(chunk));
-      setTimeout(() => written?.(), 5);
+      if (written) untaken.push(written);
       return false;
     },
-    drained: () => new Promise<void>((resolve) => setTimeout(resolve, 10)),
+    drained: async () => {
+      await Promise.resolve(); // later than the write, as a real 'drain' is
+      takeAll();
+    },
   };
-  return { conn: fake as unknown as Connection, sent };
+  return { conn: fake as unknown as Connection, sent, takeAll };
 }
 
 /** A reader of a file whose bytes are their position modulo 251; read number `failAt` fails with EIO. */
@@ -35,23 +45,23 @@ function reader(failAt = -1) {
 
 test('every byte is sent once, in order, and every buffer goes back to the pool', async () => {
   const pool = new BufferPool(1024, 4);
-  const { conn, sent } = slowConnection();
+  const { conn, sent, takeAll } = slowConnection();
   const size = 10 * 1024 + 17;
   assert.equal(await sendRange(conn, reader(), 0, size, { onChunk: () => true, pool }), size);
   const all = Buffer.concat(sent);
   assert.equal(all.length, size);
   for (let i = 0; i < size; i += 997) assert.equal(all[i], i % 251);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  takeAll();
   const back = [pool.takeNow(), pool.takeNow(), pool.takeNow(), pool.takeNow()];
   assert.ok(back.every(Boolean), 'all 4 buffers are free again');
 });
 
 test('a read that fails while the buffer before it is being sent fails the transfer, not the process', async () => {
   const pool = new BufferPool(1024, 4);
-  const { conn } = slowConnection();
+  const { conn, takeAll } = slowConnection();
   // The second read is the read-ahead, started while the first buffer waits for the socket.
   await assert.rejects(sendRange(conn, reader(1), 0, 4096, { onChunk: () => true, pool }), /EIO/);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  takeAll();
   assert.ok([pool.takeNow(), pool.takeNow(), pool.takeNow(), pool.takeNow()].every(Boolean), 'no buffer is lost');
 });
 
@@ -63,9 +73,9 @@ test('with the pool empty, it reads without looking ahead instead of waiting for
 
 test('stopping early (the peer answered) gives back the buffer read ahead', async () => {
   const pool = new BufferPool(1024, 2);
-  const { conn } = slowConnection();
+  const { conn, takeAll } = slowConnection();
   let chunks = 0;
   assert.equal(await sendRange(conn, reader(), 0, 8 * 1024, { onChunk: () => ++chunks < 3, pool }), 2 * 1024);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  takeAll();
   assert.ok(pool.takeNow() && pool.takeNow(), 'both buffers are free again');
 });

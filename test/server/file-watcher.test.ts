@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { watchFiles } from '../../src/server/accounts/file-watcher.js';
 import { tempDir } from '../helpers/processes.js';
-import { waitUntil } from '../helpers/wait-until.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 test('a change to a watched file is checked without waiting for the poll', async () => {
   const dir = await tempDir();
@@ -13,7 +13,7 @@ test('a change to a watched file is checked without waiting for the poll', async
   const stop = watchFiles(dir.path, ['users.txt'], async () => void checks++, 3_600_000);
   try {
     await writeFile(join(dir.path, 'users.txt'), 'changed\n');
-    await waitUntil(() => checks > 0, 'the change is checked');
+    await waitFor(() => checks > 0, { what: 'the change is checked' });
   } finally {
     stop();
     await dir.cleanup();
@@ -28,12 +28,12 @@ test('the poll checks even when no notification comes (file systems that send no
   const stop = watchFiles(dir.path, ['users.txt'], async () => {
     overlapped ||= running > 0;
     running++;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // a slow check, so that a poll could overlap it: not ordering
     running--;
     checks++;
   }, 5);
   try {
-    await waitUntil(() => checks >= 3, 'the poll runs the check');
+    await waitFor(() => checks >= 3, { what: 'the poll runs the check' });
     assert.equal(overlapped, false);
   } finally {
     stop();

@@ -21,7 +21,7 @@ test('tasks under one lock never overlap, and the lock file is gone after', asyn
       Array.from({ length: 20 }, () =>
         withFileLock(path, async () => {
           most = Math.max(most, ++inside);
-          await sleep(2);
+          await sleep(2); // a task that takes a moment, so that an overlap would show: not ordering
           inside--;
         }),
       ),
@@ -63,7 +63,7 @@ test('a lock left by a process that is gone is broken at once', async () => {
   const dir = await tempDir();
   try {
     const path = join(dir.path, 'users.txt');
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     await writeFile(`${path}.lock`, lockText(dead, Date.now()));
     const started = Date.now();
     assert.equal(await withFileLock(path, async () => 'ran', { timeoutMs: 5000 }), 'ran');
