@@ -1,7 +1,7 @@
 /** The `lpf-server` command: parse flags and environment, start the server, stop on a signal. */
 import { mkdir } from 'node:fs/promises';
 import { LpfError, toLpfError } from '../errors.js';
-import { createLogger, type LogLevel } from '../server/logger.js';
+import { createLogger, type Logger, type LogLevel } from '../server/logger.js';
 import { LpfServer } from '../server/server.js';
 import { loadTlsIdentity } from '../server/tls/certificate.js';
 import { VERSION } from '../version.js';
@@ -146,8 +146,24 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     log,
   });
   const address = await server.listen();
-  log.info({ host: address.address, port: address.port, root, config: settings.configPath, tls: tls ? 'on' : 'off', fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined, version: VERSION }, 'listening');
+  log.info(
+    {
+      host: address.address,
+      port: address.port,
+      root,
+      config: settings.configPath,
+      tls: tls ? 'on' : 'off',
+      fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined,
+      version: VERSION,
+    },
+    'listening',
+  );
 
+  stopOnSignals(server, log, graceMs);
+}
+
+/** SIGTERM or SIGINT: a graceful shutdown (commands in flight get `graceMs`); a second signal stops at once. */
+function stopOnSignals(server: LpfServer, log: Logger, graceMs: number): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {

@@ -16,8 +16,7 @@ import { VERSION } from '../version.js';
 import { AnswerQueue } from './answers.js';
 import { runCommand, type Command, type CommandContext, type CommandType, type Login } from './commands/command.js';
 import { COMMANDS, isCommand } from './commands/index.js';
-import type { ReceivingUpload } from './commands/receiving-upload.js';
-import { idle, type State } from './connection-state.js';
+import { idle, loggedIn, loginOf, receiving, type State } from './connection-state.js';
 import type { Logger } from './logger.js';
 import { noteReceived } from './reclaim.js';
 import type { ServerContext } from './server-context.js';
@@ -55,7 +54,11 @@ export class ClientConnection {
     });
     this.#address = socket.remoteAddress ?? 'unknown';
     this.#log = server.log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
-    const handlers = { message: (m: Message) => this.#onMessage(m), data: (c: Buffer) => this.#onData(c), closed: (e?: LpfError) => this.#onClosed(e) };
+    const handlers = {
+      message: (m: Message) => this.#onMessage(m),
+      data: (c: Buffer) => this.#onData(c),
+      closed: (e?: LpfError) => this.#onClosed(e),
+    };
     this.#conn = new Connection(socket, handlers, { maxUnsent: MAX_UNSENT_ANSWERS, received: noteReceived });
     this.#answers = new AnswerQueue(this.#conn);
     this.#context = this.#commandContext();
@@ -95,7 +98,8 @@ export class ClientConnection {
 
   /** The server's handshake deadline (from TCP accept) has passed: a connection that has not said hello is ended. */
   handshakeOverdue(timeoutMs: number): void {
-    if (this.#state.kind === 'hello') this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no hello within ${timeoutMs / 1000} s of connecting; closing the connection`));
+    if (this.#state.kind === 'hello')
+      this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no hello within ${timeoutMs / 1000} s of connecting; closing the connection`));
   }
 
   /**
@@ -202,7 +206,9 @@ export class ClientConnection {
 
   #hello(message: MessageOf<'hello'>): void {
     if (message.version !== PROTOCOL_VERSION) {
-      return this.#fail(new LpfError('LPF_ERR_VERSION', `protocol version ${message.version} is not supported; this server speaks ${PROTOCOL_VERSION}`));
+      return this.#fail(
+        new LpfError('LPF_ERR_VERSION', `protocol version ${message.version} is not supported; this server speaks ${PROTOCOL_VERSION}`),
+      );
     }
     this.#conn.send({ type: 'welcome', version: PROTOCOL_VERSION, agent: SERVER_AGENT, maxData: MAX_DATA_PAYLOAD });
     this.#state = { kind: 'auth' };
@@ -233,29 +239,19 @@ export class ClientConnection {
         return login.user;
       },
       ended: () => this.#ended(),
-      setLogin: (login) => this.#setLogin(login),
-      receive: (upload) => this.#receive(upload),
+      setLogin: (login) => {
+        this.#state = loggedIn(this.#state, login);
+      },
+      receive: (upload) => {
+        this.#state = receiving(this.#state, upload);
+      },
       fail: (error) => this.#fail(error),
       answerFailure: (command, err, inTurn) => void this.#answerFailure(command, err, inTurn),
     };
   }
 
-  #setLogin(login: Login): void {
-    const state = this.#state;
-    // 'closed': the connection ended while the login was checked; the log still names the user.
-    assert.ok(state.kind === 'busy' || state.kind === 'closed', `a login in state ${state.kind}`);
-    this.#state = { ...state, login };
-  }
-
-  #receive(upload: ReceivingUpload): void {
-    const state = this.#state;
-    assert.ok(state.kind === 'busy' && state.login, `an upload started in state ${state.kind}`);
-    this.#state = { kind: 'upload', login: state.login, upload, draining: state.draining };
-  }
-
   #login(): Login | undefined {
-    const state = this.#state;
-    return 'login' in state ? state.login : undefined;
+    return loginOf(this.#state);
   }
 
   /** Whether the connection has ended or is ending (checked after an await: it may have, meanwhile). */

@@ -1,4 +1,5 @@
-/** The one value that says where a client connection is (client-connection.ts moves it along). */
+/** The one value that says where a client connection is, and its transitions (client-connection.ts moves it along). */
+import assert from 'node:assert/strict';
 import type { Login } from './commands/command.js';
 import type { ReceivingUpload } from './commands/receiving-upload.js';
 
@@ -24,4 +25,21 @@ export type State =
 export function idle(login: Login | undefined, skip: boolean): State {
   if (!login) return { kind: 'auth' };
   return skip ? { kind: 'skip', login } : { kind: 'ready', login };
+}
+
+/** The login a state carries, if any. */
+export function loginOf(state: State): Login | undefined {
+  return 'login' in state ? state.login : undefined;
+}
+
+/** `state` with the login just checked ('closed': the connection ended meanwhile; the log still names the user). */
+export function loggedIn(state: State, login: Login): State {
+  assert.ok(state.kind === 'busy' || state.kind === 'closed', `a login in state ${state.kind}`);
+  return { ...state, login };
+}
+
+/** The state once an accepted upload's data starts arriving. */
+export function receiving(state: State, upload: ReceivingUpload): State {
+  assert.ok(state.kind === 'busy' && state.login, `an upload started in state ${state.kind}`);
+  return { kind: 'upload', login: state.login, upload, draining: state.draining };
 }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, type Stats, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BLOCK_SIZE, ContentHasher, joinRemote, remoteBaseName, type ListEntry } from '../../protocol/index.js';
 import { openDurableFile } from '../../util/durable-file.js';
@@ -20,6 +20,7 @@ import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, Uploa
 import { KeyedLimit } from '../../util/keyed-limit.js';
 import { deleteEntry, renameEntry } from './tree-changes.js';
 import { copyEntry } from './tree-copy.js';
+import { bytesKept, sweepOld } from './partial-folder.js';
 import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 /** Opens of one user's files in flight at once: half of libuv's default thread pool. */
@@ -81,16 +82,9 @@ export class DiskStorage implements Storage {
   }
 
   async keptPartialBytes(user: string, resuming?: { path: string; request: UploadRequest }): Promise<number> {
-    const dir = join(this.#partialRoot, user);
     const key = resuming?.request.key;
     const resumed = resuming && key !== undefined ? partialId(resuming.path, resuming.request.size, key) : undefined;
-    let bytes = 0;
-    for (const file of await readdir(dir).catch(() => [] as string[])) {
-      const id = file.replace(/\.(part|blocks)$/, '');
-      if (id === resumed || this.#active.has(`${user}/${id}`)) continue;
-      bytes += (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0;
-    }
-    return bytes;
+    return bytesKept(join(this.#partialRoot, user), (id) => id === resumed || this.#active.has(`${user}/${id}`));
   }
 
   async read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile> {
@@ -198,26 +192,13 @@ export class DiskStorage implements Storage {
     const id = `${user}/${randomBytes(16).toString('hex')}.copy`;
     this.#active.add(id); // the sweep leaves it alone while it is built
     const places = { root: this.#userRoot(user), metaRoot: join(this.#metaRoot, user), scratch: join(this.#partialRoot, id) };
-    return copyEntry({ ...places, openForReading: (path) => this.#openForReading(user, path) }, from, to, maxBytes).finally(() => this.#active.delete(id));
+    return copyEntry({ ...places, openForReading: (path) => this.#openForReading(user, path) }, from, to, maxBytes).finally(() =>
+      this.#active.delete(id),
+    );
   }
 
-  async sweepPartials(maxAgeMs: number): Promise<number> {
-    let removed = 0;
-    const users = await readdir(this.#partialRoot).catch(() => [] as string[]);
-    const now = Date.now();
-    for (const user of users) {
-      const dir = join(this.#partialRoot, user);
-      for (const file of await readdir(dir).catch(() => [] as string[])) {
-        const id = file.replace(/\.(part|blocks)$/, '');
-        if (this.#active.has(`${user}/${id}`)) continue;
-        const info = await stat(join(dir, file)).catch(() => undefined);
-        if (info && now - info.mtimeMs > maxAgeMs) {
-          await rm(join(dir, file), { recursive: true, force: true }); // a copy's scratch folder too
-          removed++;
-        }
-      }
-    }
-    return removed;
+  sweepPartials(maxAgeMs: number): Promise<number> {
+    return sweepOld(this.#partialRoot, maxAgeMs, (user, id) => this.#active.has(`${user}/${id}`));
   }
 
   /**
