@@ -13,7 +13,18 @@ import { fileSize, flushDirtyPages, sha256File, writeRandomFile } from '../lib/f
 import { runChecked, type RunOptions } from '../lib/proc.js';
 import { measured, unmeasured, type Row, type RowSpec } from '../lib/report.js';
 import { PeakRss, statusKiB } from '../lib/rss.js';
-import { LPF_BIN, lpfAddress, lpfBaseEnv, lpfClientFlags, lpfLoginSession, startLpfServer, startRawServer, writeLpfAccounts, type LpfSecurity, type RunningServer } from '../lib/servers.js';
+import {
+  LPF_BIN,
+  lpfAddress,
+  lpfBaseEnv,
+  lpfClientFlags,
+  lpfLoginSession,
+  startLpfServer,
+  startRawServer,
+  writeLpfAccounts,
+  type LpfSecurity,
+  type RunningServer,
+} from '../lib/servers.js';
 import { MiB, mibPerSecond } from '../lib/stats.js';
 import { CURL_BIN } from '../peers/vsftpd.js';
 import { SFTP_BIN } from '../peers/sshd.js';
@@ -97,14 +108,26 @@ export async function bigFileCase(ctx: Context): Promise<void> {
       rss.start();
       await lpfLoginSession(addr, lpfClientFlags(security), 'bench', BENCH_PASSWORD);
       const login = rss.stop();
-      loginRows.push(measured({ measurement: 'during one password login', tool: serverName, unit: 'MiB', better: 'lower', note: `${login.method}; -login: one scrypt (32 MiB)` }, [login.peakMiB]));
+      loginRows.push(
+        measured(
+          {
+            measurement: 'during one password login',
+            tool: serverName,
+            unit: 'MiB',
+            better: 'lower',
+            note: `${login.method}; -login: one scrypt (32 MiB)`,
+          },
+          [login.peakMiB],
+        ),
+      );
       const env = lpfBaseEnv();
       tools.push({
         name: security.tls ? 'lpf CLI, TLS' : 'lpf CLI, plain TCP',
         group: security.tls ? 'encrypted (TLS, SSH)' : 'plain TCP',
         note: 'real CLI process, logged in with a session; SHA-256 and fsync',
         upload: async (s, r) => (await runChecked(node, [LPF_BIN, addr, '-upload', s, '--to', r, ...flags], { ...timeout, env })).ms,
-        download: async (r, d) => (await runChecked(node, [LPF_BIN, addr, '-download', r, '--to', d, '--force', ...flags], { ...timeout, env })).ms,
+        download: async (r, d) =>
+          (await runChecked(node, [LPF_BIN, addr, '-download', r, '--to', d, '--force', ...flags], { ...timeout, env })).ms,
         storedPath: (r) => join(lpf.filesDir, 'bench', r),
         server: { name: serverName, pid: lpf.service.pid, tree: false },
       });
@@ -166,7 +189,14 @@ export async function bigFileCase(ctx: Context): Promise<void> {
     // Memory at rest, before any transfer: what every later peak starts from.
     for (const tool of tools.filter((t) => !t.server.tree)) {
       const rss = statusKiB(tool.server.pid, 'VmRSS');
-      const spec: RowSpec = { measurement: 'at rest, after start', tool: tool.server.name, unit: 'MiB', better: 'lower', baseline: tool.name === 'raw Node TCP pipe', note: 'VmRSS' };
+      const spec: RowSpec = {
+        measurement: 'at rest, after start',
+        tool: tool.server.name,
+        unit: 'MiB',
+        better: 'lower',
+        baseline: tool.name === 'raw Node TCP pipe',
+        note: 'VmRSS',
+      };
       memory.rows.push(rss === undefined ? unmeasured(spec, 'failed', 'process gone') : measured(spec, [rss / 1024]));
     }
     memory.rows.push(...loginRows);
@@ -192,7 +222,9 @@ export async function bigFileCase(ctx: Context): Promise<void> {
           outcome.upRss.push(up.peakMiB);
           outcome.downRss.push(down.peakMiB);
           outcome.rssMethod = up.method;
-          ctx.progress(`big file: run ${runIndex + 1}/${options.runs} ${tool.name}: ↑ ${mibPerSecond(size, up.ms).toFixed(0)} MiB/s, ↓ ${mibPerSecond(size, down.ms).toFixed(0)} MiB/s`);
+          ctx.progress(
+            `big file: run ${runIndex + 1}/${options.runs} ${tool.name}: ↑ ${mibPerSecond(size, up.ms).toFixed(0)} MiB/s, ↓ ${mibPerSecond(size, down.ms).toFixed(0)} MiB/s`,
+          );
         } catch (err) {
           outcome.error = (err as Error).message;
           ctx.progress(`big file: ${tool.name} failed: ${outcome.error}`);
@@ -219,7 +251,14 @@ export async function bigFileCase(ctx: Context): Promise<void> {
           }
           if (!ssh) section.rows.push(unmeasured(spec('sftp'), 'skipped', ctx.missing.sshd ?? 'not available'));
         }
-        if (!ftp) section.rows.push(unmeasured(spec(group === 'plain TCP' ? 'vsftpd + curl' : 'vsftpd + curl, TLS'), 'skipped', ctx.missing.vsftpd ?? 'not available'));
+        if (!ftp)
+          section.rows.push(
+            unmeasured(
+              spec(group === 'plain TCP' ? 'vsftpd + curl' : 'vsftpd + curl, TLS'),
+              'skipped',
+              ctx.missing.vsftpd ?? 'not available',
+            ),
+          );
       }
 
       // Memory: one row per server (vsftpd and sshd serve two tools each: their runs are pooled).
@@ -227,7 +266,12 @@ export async function bigFileCase(ctx: Context): Promise<void> {
       const byServer = new Map<string, { samples: number[]; method: string; baseline: boolean; errors: string[] }>();
       for (const tool of tools) {
         const o = outcomes.get(tool) as Outcome;
-        const entry = byServer.get(tool.server.name) ?? { samples: [], method: o.rssMethod, baseline: tool.name === 'raw Node TCP pipe', errors: [] };
+        const entry = byServer.get(tool.server.name) ?? {
+          samples: [],
+          method: o.rssMethod,
+          baseline: tool.name === 'raw Node TCP pipe',
+          errors: [],
+        };
         entry.samples.push(...(direction === 'upload' ? o.upRss : o.downRss));
         entry.method ||= o.rssMethod;
         if (o.error) entry.errors.push(o.error);
@@ -235,7 +279,14 @@ export async function bigFileCase(ctx: Context): Promise<void> {
       }
       for (const [name, e] of byServer) {
         const scrypt = name.startsWith('lpf-server') ? '; session login: no scrypt (see "during one password login")' : '';
-        const spec: RowSpec = { measurement: memMeasurement, tool: name, unit: 'MiB', better: 'lower', baseline: e.baseline, note: e.method + scrypt };
+        const spec: RowSpec = {
+          measurement: memMeasurement,
+          tool: name,
+          unit: 'MiB',
+          better: 'lower',
+          baseline: e.baseline,
+          note: e.method + scrypt,
+        };
         memory.rows.push(e.samples.length === 0 ? unmeasured(spec, 'failed', e.errors.join('; ')) : measured(spec, e.samples));
       }
     }

@@ -11,7 +11,19 @@ import { BENCH_PASSWORD, type Context } from '../lib/context.js';
 import { LOOPBACK, assertLoopback } from '../lib/net.js';
 import { runChecked } from '../lib/proc.js';
 import { measured, unmeasured, type RowSpec } from '../lib/report.js';
-import { LPF_BIN, lpfAddress, lpfBaseEnv, lpfClientFlags, lpfEnv, lpfLoginSession, startLpfServer, startRawServer, writeLpfAccounts, type LpfSecurity, type RunningServer } from '../lib/servers.js';
+import {
+  LPF_BIN,
+  lpfAddress,
+  lpfBaseEnv,
+  lpfClientFlags,
+  lpfEnv,
+  lpfLoginSession,
+  startLpfServer,
+  startRawServer,
+  writeLpfAccounts,
+  type LpfSecurity,
+  type RunningServer,
+} from '../lib/servers.js';
 import { rawEchoTimes } from '../raw/pipe.js';
 import { CURL_BIN } from '../peers/vsftpd.js';
 import { SFTP_BIN } from '../peers/sshd.js';
@@ -40,7 +52,9 @@ export async function latencyCase(ctx: Context): Promise<void> {
   try {
     const raw = await startRawServer(helpers.rawPipe, join(dir, 'raw-root'), join(dir, 'raw.log'));
     servers.push(raw);
-    const rawTls = ctx.cert ? await startRawServer(helpers.rawPipe, join(dir, 'raw-tls-root'), join(dir, 'raw-tls.log'), ctx.cert) : undefined;
+    const rawTls = ctx.cert
+      ? await startRawServer(helpers.rawPipe, join(dir, 'raw-tls-root'), join(dir, 'raw-tls.log'), ctx.cert)
+      : undefined;
     if (rawTls) servers.push(rawTls);
     const lpfServers = new Map<LpfSecurity, RunningServer>();
     for (const security of [ctx.lpf.plain, ctx.lpf.tls]) {
@@ -62,15 +76,30 @@ export async function latencyCase(ctx: Context): Promise<void> {
       ping(count: number, warmup: number): Promise<number[]>;
     }
     const pingers: Pinger[] = [
-      { tool: 'raw Node TCP echo (16 bytes)', tls: false, baseline: true, times: [], ping: (count, warmup) => rawEchoTimes(LOOPBACK, raw.port, count, warmup) },
+      {
+        tool: 'raw Node TCP echo (16 bytes)',
+        tls: false,
+        baseline: true,
+        times: [],
+        ping: (count, warmup) => rawEchoTimes(LOOPBACK, raw.port, count, warmup),
+      },
     ];
     if (rawTls && ctx.cert) {
       const ca = ctx.cert.cert;
-      pingers.push({ tool: 'raw Node TLS echo (16 bytes)', tls: true, baseline: true, times: [], ping: (count, warmup) => rawEchoTimes(LOOPBACK, rawTls.port, count, warmup, ca) });
+      pingers.push({
+        tool: 'raw Node TLS echo (16 bytes)',
+        tls: true,
+        baseline: true,
+        times: [],
+        ping: (count, warmup) => rawEchoTimes(LOOPBACK, rawTls.port, count, warmup, ca),
+      });
     }
     for (const [security, server] of lpfServers) {
       assertLoopback(LOOPBACK);
-      const client = await LpfClient.connect({ host: LOOPBACK, port: server.port }, { tls: security.tls ? { mode: 'ca', ca: security.cert.cert } : { mode: 'plain' } });
+      const client = await LpfClient.connect(
+        { host: LOOPBACK, port: server.port },
+        { tls: security.tls ? { mode: 'ca', ca: security.cert.cert } : { mode: 'plain' } },
+      );
       clients.push(client);
       pingers.push({
         tool: security.tls ? 'lpf client library, TLS' : 'lpf client library, plain TCP',
@@ -94,11 +123,19 @@ export async function latencyCase(ctx: Context): Promise<void> {
     for (const tls of [false, true]) {
       const measurement = `ping round trip, one connection, ${tls ? 'TLS' : 'plain TCP'}`;
       for (const p of pingers.filter((x) => x.tls === tls)) {
-        section.rows.push(measured({ measurement, tool: p.tool, unit: 'ms', better: 'lower', baseline: p.baseline, tail: true, note: p.note }, p.times));
+        section.rows.push(
+          measured({ measurement, tool: p.tool, unit: 'ms', better: 'lower', baseline: p.baseline, tail: true, note: p.note }, p.times),
+        );
       }
       if (tls && !ctx.lpf.tls) {
         const why = ctx.missing.lpfTls ?? 'lpf has no TLS yet';
-        section.rows.push(unmeasured({ measurement, tool: 'lpf client library, TLS', unit: 'ms', better: 'lower' }, why.startsWith('lpf has no TLS') ? 'not yet implemented' : 'skipped', why));
+        section.rows.push(
+          unmeasured(
+            { measurement, tool: 'lpf client library, TLS', unit: 'ms', better: 'lower' },
+            why.startsWith('lpf has no TLS') ? 'not yet implemented' : 'skipped',
+            why,
+          ),
+        );
       }
     }
     ctx.progress(`latency: ${options.pings} pings per client done`);
@@ -109,7 +146,12 @@ export async function latencyCase(ctx: Context): Promise<void> {
     await writeFile(one, 'x');
     const env = lpfEnv('bench', BENCH_PASSWORD);
     const commands: Command[] = [
-      { name: 'node -e 0', baseline: true, note: "Node's start-up alone", run: async () => (await runChecked(node, ['-e', '0'], TIMEOUT)).ms },
+      {
+        name: 'node -e 0',
+        baseline: true,
+        note: "Node's start-up alone",
+        run: async () => (await runChecked(node, ['-e', '0'], TIMEOUT)).ms,
+      },
       {
         name: 'raw Node pipe put (1 byte)',
         note: 'node + connect + fsync',
@@ -121,16 +163,22 @@ export async function latencyCase(ctx: Context): Promise<void> {
       const flags = [...lpfClientFlags(security), '--quiet'];
       const how = security.tls ? 'TLS' : 'plain TCP';
       commands.push(
-        { name: `lpf -ping, ${how}`, note: 'no login', run: async () => (await runChecked(node, [LPF_BIN, addr, '-ping', ...flags], { ...TIMEOUT, env: lpfBaseEnv() })).ms },
+        {
+          name: `lpf -ping, ${how}`,
+          note: 'no login',
+          run: async () => (await runChecked(node, [LPF_BIN, addr, '-ping', ...flags], { ...TIMEOUT, env: lpfBaseEnv() })).ms,
+        },
         {
           name: `lpf -upload (1 byte), ${how}`,
           note: 'password login (scrypt) every time',
-          run: async (i) => (await runChecked(node, [LPF_BIN, addr, '-upload', one, '--to', `one-${i}.bin`, ...flags], { ...TIMEOUT, env })).ms,
+          run: async (i) =>
+            (await runChecked(node, [LPF_BIN, addr, '-upload', one, '--to', `one-${i}.bin`, ...flags], { ...TIMEOUT, env })).ms,
         },
         {
           name: `lpf -upload (1 byte), ${how}, session`,
           note: 'after one -login: no scrypt',
-          run: async (i) => (await runChecked(node, [LPF_BIN, addr, '-upload', one, '--to', `s-${i}.bin`, ...flags], { ...TIMEOUT, env: lpfBaseEnv() })).ms,
+          run: async (i) =>
+            (await runChecked(node, [LPF_BIN, addr, '-upload', one, '--to', `s-${i}.bin`, ...flags], { ...TIMEOUT, env: lpfBaseEnv() })).ms,
         },
       );
       await lpfLoginSession(addr, flags, 'bench', BENCH_PASSWORD);
@@ -147,7 +195,11 @@ export async function latencyCase(ctx: Context): Promise<void> {
     if (ssh) {
       const batch = join(dir, 'sftp-one.txt');
       await writeFile(batch, `put ${one} ${join(ssh.uploadDir, 'one.bin')}\n`);
-      commands.push({ name: 'sftp put (1 byte)', note: 'ssh handshake + key login', run: async () => (await runChecked(SFTP_BIN, ssh.sftpArgs(batch), TIMEOUT)).ms });
+      commands.push({
+        name: 'sftp put (1 byte)',
+        note: 'ssh handshake + key login',
+        run: async () => (await runChecked(SFTP_BIN, ssh.sftpArgs(batch), TIMEOUT)).ms,
+      });
     }
     const times = new Map<Command, { ms: number[]; error?: string }>(commands.map((c) => [c, { ms: [] }]));
     for (let i = 0; i < options.startRuns; i++) {
@@ -165,7 +217,15 @@ export async function latencyCase(ctx: Context): Promise<void> {
     const start = 'start to exit';
     for (const command of commands) {
       const t = times.get(command) as { ms: number[]; error?: string };
-      const spec: RowSpec = { measurement: start, tool: command.name, unit: 'ms', better: 'lower', baseline: command.baseline, tail: true, note: command.note };
+      const spec: RowSpec = {
+        measurement: start,
+        tool: command.name,
+        unit: 'ms',
+        better: 'lower',
+        baseline: command.baseline,
+        tail: true,
+        note: command.note,
+      };
       section.rows.push(t.error ? unmeasured(spec, 'failed', t.error) : measured(spec, t.ms));
     }
     if (!ctx.lpf.tls) {
@@ -174,8 +234,22 @@ export async function latencyCase(ctx: Context): Promise<void> {
       section.rows.push(unmeasured({ measurement: start, tool: 'lpf -ping, TLS', unit: 'ms', better: 'lower' }, status, why));
       section.rows.push(unmeasured({ measurement: start, tool: 'lpf -upload (1 byte), TLS', unit: 'ms', better: 'lower' }, status, why));
     }
-    if (!ftp) section.rows.push(unmeasured({ measurement: start, tool: 'curl upload to vsftpd (1 byte)', unit: 'ms', better: 'lower' }, 'skipped', ctx.missing.vsftpd ?? 'not available'));
-    if (!ssh) section.rows.push(unmeasured({ measurement: start, tool: 'sftp put (1 byte)', unit: 'ms', better: 'lower' }, 'skipped', ctx.missing.sshd ?? 'not available'));
+    if (!ftp)
+      section.rows.push(
+        unmeasured(
+          { measurement: start, tool: 'curl upload to vsftpd (1 byte)', unit: 'ms', better: 'lower' },
+          'skipped',
+          ctx.missing.vsftpd ?? 'not available',
+        ),
+      );
+    if (!ssh)
+      section.rows.push(
+        unmeasured(
+          { measurement: start, tool: 'sftp put (1 byte)', unit: 'ms', better: 'lower' },
+          'skipped',
+          ctx.missing.sshd ?? 'not available',
+        ),
+      );
     ctx.progress('latency: start-to-exit runs done');
   } finally {
     for (const client of clients) client.close();

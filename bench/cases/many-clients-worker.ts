@@ -15,7 +15,16 @@ import { LOOPBACK, assertLoopback } from '../lib/net.js';
 import { rawGet, rawPut } from '../raw/pipe.js';
 
 export type WorkerCommand =
-  | { type: 'init'; mode: 'lpf' | 'raw'; port: number; users: string[]; password: string; dir: string; size: number; /** TLS, trusting this PEM certificate; plain TCP when absent. */ ca?: string }
+  | {
+      type: 'init';
+      mode: 'lpf' | 'raw';
+      port: number;
+      users: string[];
+      password: string;
+      dir: string;
+      size: number;
+      /** TLS, trusting this PEM certificate; plain TCP when absent. */ ca?: string;
+    }
   | { type: 'round'; round: number }
   | { type: 'quit' };
 
@@ -107,7 +116,10 @@ async function round(): Promise<void> {
         if (cmd.mode === 'lpf' && !lpf) throw new Error('not logged in');
         await bounded('upload', lpf ? lpf.upload(c.file, 'c.bin') : rawPut(LOOPBACK, cmd.port, c.file, `${c.user}.bin`, cmd.ca));
         const t1 = performance.now();
-        await bounded('download', lpf ? lpf.download('c.bin', c.copy, { force: true }) : rawGet(LOOPBACK, cmd.port, `${c.user}.bin`, c.copy, cmd.ca));
+        await bounded(
+          'download',
+          lpf ? lpf.download('c.bin', c.copy, { force: true }) : rawGet(LOOPBACK, cmd.port, `${c.user}.bin`, c.copy, cmd.ca),
+        );
         const t2 = performance.now();
         up.push(t1 - t0);
         down.push(t2 - t1);
@@ -124,7 +136,9 @@ async function round(): Promise<void> {
   // Untimed: a client whose transfer failed gets a new connection for the next round.
   if (cmd.mode === 'lpf') {
     await Promise.all(
-      clients.filter((c) => !c.lpf).map((c) => logIn(c, cmd).catch((err: unknown) => failures.push(`${c.user}: reconnecting: ${(err as Error).message}`))),
+      clients
+        .filter((c) => !c.lpf)
+        .map((c) => logIn(c, cmd).catch((err: unknown) => failures.push(`${c.user}: reconnecting: ${(err as Error).message}`))),
     );
   }
   // Untimed: every copy must be byte-identical to what its client sent.

@@ -63,7 +63,8 @@ export async function manyClientsCase(ctx: Context): Promise<void> {
     { kind: 'lpf', tls: false, tool: 'lpf client library, plain TCP', server: 'lpf-server, plain TCP', security: ctx.lpf.plain },
   ];
   if (ctx.cert) modes.push({ kind: 'raw', tls: true, tool: 'raw Node TLS 1.3 pipe (library)', server: 'raw Node TLS pipe server' });
-  if (ctx.lpf.tls) modes.push({ kind: 'lpf', tls: true, tool: 'lpf client library, TLS', server: 'lpf-server, TLS', security: ctx.lpf.tls });
+  if (ctx.lpf.tls)
+    modes.push({ kind: 'lpf', tls: true, tool: 'lpf client library, TLS', server: 'lpf-server, TLS', security: ctx.lpf.tls });
 
   const results = new Map<Mode, ModeResult | string>();
   try {
@@ -93,20 +94,48 @@ export async function manyClientsCase(ctx: Context): Promise<void> {
   const lpfTlsMissing = (measurement: string, target: Row[], unit: string, better: 'higher' | 'lower') => {
     if (ctx.lpf.tls) return;
     const why = ctx.missing.lpfTls ?? 'lpf has no TLS yet';
-    target.push(unmeasured({ measurement, tool: 'lpf client library, TLS', unit, better }, why.startsWith('lpf has no TLS') ? 'not yet implemented' : 'skipped', why));
+    target.push(
+      unmeasured(
+        { measurement, tool: 'lpf client library, TLS', unit, better },
+        why.startsWith('lpf has no TLS') ? 'not yet implemented' : 'skipped',
+        why,
+      ),
+    );
   };
   for (const tls of groups) {
     const measurement = `aggregate throughput (up + down), ${group(tls)}`;
     for (const mode of modes.filter((m) => m.tls === tls)) {
-      add(section.rows, mode, { measurement, tool: mode.tool, unit: 'MiB/s', better: 'higher', baseline: mode.kind === 'raw' }, (r) => r.throughput, status);
+      add(
+        section.rows,
+        mode,
+        { measurement, tool: mode.tool, unit: 'MiB/s', better: 'higher', baseline: mode.kind === 'raw' },
+        (r) => r.throughput,
+        status,
+      );
     }
     if (tls) lpfTlsMissing(measurement, section.rows, 'MiB/s', 'higher');
   }
-  for (const [what, key] of [['upload', 'up'], ['download', 'down']] as const) {
+  for (const [what, key] of [
+    ['upload', 'up'],
+    ['download', 'down'],
+  ] as const) {
     for (const tls of groups) {
       const measurement = `time per 1 MiB ${what}, ${group(tls)}`;
       for (const mode of modes.filter((m) => m.tls === tls)) {
-        add(section.rows, mode, { measurement, tool: mode.tool, unit: 'ms', better: 'lower', baseline: mode.kind === 'raw', tail: true, note: 'every transfer of every round' }, (r) => r[key]);
+        add(
+          section.rows,
+          mode,
+          {
+            measurement,
+            tool: mode.tool,
+            unit: 'ms',
+            better: 'lower',
+            baseline: mode.kind === 'raw',
+            tail: true,
+            note: 'every transfer of every round',
+          },
+          (r) => r[key],
+        );
       }
     }
   }
@@ -122,11 +151,23 @@ export async function manyClientsCase(ctx: Context): Promise<void> {
   for (const tls of groups) {
     const measurement = `under ${n} clients (rounds), ${group(tls)}`;
     for (const mode of modes.filter((m) => m.tls === tls)) {
-      add(memory.rows, mode, { measurement, tool: mode.server, unit: 'MiB', better: 'lower', baseline: mode.kind === 'raw' }, (r) => r.peakMiB, (r) => r.rssMethod);
+      add(
+        memory.rows,
+        mode,
+        { measurement, tool: mode.server, unit: 'MiB', better: 'lower', baseline: mode.kind === 'raw' },
+        (r) => r.peakMiB,
+        (r) => r.rssMethod,
+      );
     }
   }
   for (const mode of modes.filter((m) => m.kind === 'lpf')) {
-    add(memory.rows, mode, { measurement: `during ${n} logins at once`, tool: mode.server, unit: 'MiB', better: 'lower' }, (r) => [r.loginPeakMiB], () => 'VmHWM; one scrypt in flight needs 32 MiB');
+    add(
+      memory.rows,
+      mode,
+      { measurement: `during ${n} logins at once`, tool: mode.server, unit: 'MiB', better: 'lower' },
+      (r) => [r.loginPeakMiB],
+      () => 'VmHWM; one scrypt in flight needs 32 MiB',
+    );
   }
 }
 
@@ -154,7 +195,15 @@ async function runMode(ctx: Context, mode: Mode, users: string[], dir: string): 
     const loginStart = performance.now();
     workers.forEach((w, i) => {
       const share = users.filter((_, u) => u % count === i);
-      const command: WorkerCommand = { type: 'init', mode: mode.kind, port, users: share, password: BENCH_PASSWORD, dir: join(dir, `w${i}`), size: FILE_SIZE };
+      const command: WorkerCommand = {
+        type: 'init',
+        mode: mode.kind,
+        port,
+        users: share,
+        password: BENCH_PASSWORD,
+        dir: join(dir, `w${i}`),
+        size: FILE_SIZE,
+      };
       if (mode.tls && ctx.cert) command.ca = ctx.cert.cert;
       w.child.send(command);
     });
@@ -175,7 +224,8 @@ async function runMode(ctx: Context, mode: Mode, users: string[], dir: string): 
       failed: 0,
       failures: ready.flatMap((r) => r.failures),
     };
-    if (result.failures.length > 0) ctx.progress(`many clients, ${mode.tool}: ${result.failures.length} clients could not log in, e.g. ${result.failures[0]}`);
+    if (result.failures.length > 0)
+      ctx.progress(`many clients, ${mode.tool}: ${result.failures.length} clients could not log in, e.g. ${result.failures[0]}`);
 
     for (let round = 0; round < options.runs; round++) {
       ctx.deadline.check('the many-clients case');

@@ -12,7 +12,18 @@ import { performance } from 'node:perf_hooks';
 import { BENCH_PASSWORD, type Context } from '../lib/context.js';
 import { runChecked } from '../lib/proc.js';
 import { measured, unmeasured, type RowSpec } from '../lib/report.js';
-import { LPF_BIN, lpfAddress, lpfBaseEnv, lpfClientFlags, lpfLoginSession, startLpfServer, startRawServer, writeLpfAccounts, type LpfSecurity, type RunningServer } from '../lib/servers.js';
+import {
+  LPF_BIN,
+  lpfAddress,
+  lpfBaseEnv,
+  lpfClientFlags,
+  lpfLoginSession,
+  startLpfServer,
+  startRawServer,
+  writeLpfAccounts,
+  type LpfSecurity,
+  type RunningServer,
+} from '../lib/servers.js';
 import { summarize } from '../lib/stats.js';
 import { CURL_BIN } from '../peers/vsftpd.js';
 import { SFTP_BIN } from '../peers/sshd.js';
@@ -68,7 +79,8 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
         name: 'raw Node TCP pipe',
         baseline: true,
         note: 'node + connect + fsync',
-        upload: async (file, name) => (await runChecked(node, [helpers.rawPipe, 'put', String(raw.port), file, `p-${name}`], PER_PROCESS_TIMEOUT)).ms,
+        upload: async (file, name) =>
+          (await runChecked(node, [helpers.rawPipe, 'put', String(raw.port), file, `p-${name}`], PER_PROCESS_TIMEOUT)).ms,
         count: () => countFiles(raw.filesDir, 'p-'),
       },
     ];
@@ -85,14 +97,25 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
       perProcess.push({
         name: security.tls ? 'lpf CLI, TLS' : 'lpf CLI, plain TCP',
         note: `node + connect${security.tls ? ' + TLS handshake' : ''} + session login + fsync`,
-        upload: async (file, name) => (await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', file, '--to', name, ...flags], { ...PER_PROCESS_TIMEOUT, env: lpfBaseEnv() })).ms,
+        upload: async (file, name) =>
+          (
+            await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', file, '--to', name, ...flags], {
+              ...PER_PROCESS_TIMEOUT,
+              env: lpfBaseEnv(),
+            })
+          ).ms,
         count: () => countFiles(join(lpf.filesDir, 'bench'), 'f'),
       });
       lpfSessions.push({
         name: security.tls ? 'lpf CLI, TLS, one command' : 'lpf CLI, plain TCP, one command',
         note: 'lpf -upload FILE... --to DIR over one connection; an fsync per file',
         uploadAll: async (run) =>
-          (await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', ...files, '--to', `s${run}/`, ...flags], { ...sessionTimeout(n), env: lpfBaseEnv() })).ms,
+          (
+            await runChecked(node, [LPF_BIN, lpfAddress(lpf.port), '-upload', ...files, '--to', `s${run}/`, ...flags], {
+              ...sessionTimeout(n),
+              env: lpfBaseEnv(),
+            })
+          ).ms,
         count: (run) => countFiles(join(lpf.filesDir, 'bench', `s${run}`), ''),
       });
     };
@@ -102,12 +125,15 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
       perProcess.push({
         name: 'vsftpd + curl',
         note: 'no fsync',
-        upload: async (file, name) => (await runChecked(CURL_BIN, [...ftp.curlArgs(false), '-T', file, ftp.url(`p-${name}`)], PER_PROCESS_TIMEOUT)).ms,
+        upload: async (file, name) =>
+          (await runChecked(CURL_BIN, [...ftp.curlArgs(false), '-T', file, ftp.url(`p-${name}`)], PER_PROCESS_TIMEOUT)).ms,
         count: () => countFiles(ftp.uploadDir, 'p-'),
       });
     }
     const slices = Math.max(1, Math.min(options.runs, n));
-    const perFile = new Map<PerProcessTool, { rates: number[]; ms: number[]; error?: string }>(perProcess.map((t) => [t, { rates: [], ms: [] }]));
+    const perFile = new Map<PerProcessTool, { rates: number[]; ms: number[]; error?: string }>(
+      perProcess.map((t) => [t, { rates: [], ms: [] }]),
+    );
     for (let s = 0; s < slices; s++) {
       const slice = names.slice(Math.floor((s * n) / slices), Math.floor(((s + 1) * n) / slices));
       for (const tool of perProcess) {
@@ -128,7 +154,13 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
     for (const tool of perProcess) {
       const r = perFile.get(tool) as { rates: number[]; ms: number[]; error?: string };
       const arrived = r.error ? 0 : await tool.count();
-      const spec: RowSpec = { measurement: perProcessMeasurement, tool: tool.name, unit: 'files/s', better: 'higher', baseline: tool.baseline };
+      const spec: RowSpec = {
+        measurement: perProcessMeasurement,
+        tool: tool.name,
+        unit: 'files/s',
+        better: 'higher',
+        baseline: tool.baseline,
+      };
       if (r.error || arrived !== n) {
         section.rows.push(unmeasured(spec, 'failed', r.error ?? `${arrived} of ${n} files arrived`));
       } else {
@@ -137,9 +169,22 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
     }
     if (!ctx.lpf.tls) {
       const why = ctx.missing.lpfTls ?? 'lpf has no TLS yet';
-      section.rows.push(unmeasured({ measurement: perProcessMeasurement, tool: 'lpf CLI, TLS', unit: 'files/s', better: 'higher' }, why.startsWith('lpf has no TLS') ? 'not yet implemented' : 'skipped', why));
+      section.rows.push(
+        unmeasured(
+          { measurement: perProcessMeasurement, tool: 'lpf CLI, TLS', unit: 'files/s', better: 'higher' },
+          why.startsWith('lpf has no TLS') ? 'not yet implemented' : 'skipped',
+          why,
+        ),
+      );
     }
-    if (!ftp) section.rows.push(unmeasured({ measurement: perProcessMeasurement, tool: 'vsftpd + curl', unit: 'files/s', better: 'higher' }, 'skipped', ctx.missing.vsftpd ?? 'not available'));
+    if (!ftp)
+      section.rows.push(
+        unmeasured(
+          { measurement: perProcessMeasurement, tool: 'vsftpd + curl', unit: 'files/s', better: 'higher' },
+          'skipped',
+          ctx.missing.vsftpd ?? 'not available',
+        ),
+      );
 
     // One command for all the files.
     const sessions: SessionTool[] = [
@@ -147,7 +192,8 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
         name: 'raw Node TCP pipe, one process',
         baseline: true,
         note: 'a connection and an fsync per file',
-        uploadAll: async (run) => (await runChecked(node, [helpers.rawPipe, 'put-all', String(raw.port), `s${run}-`, ...files], sessionTimeout(n))).ms,
+        uploadAll: async (run) =>
+          (await runChecked(node, [helpers.rawPipe, 'put-all', String(raw.port), `s${run}-`, ...files], sessionTimeout(n))).ms,
         count: (run) => countFiles(raw.filesDir, `s${run}-`),
       },
       ...lpfSessions,
@@ -196,11 +242,32 @@ export async function smallFilesCase(ctx: Context): Promise<void> {
     const sessionMeasurement = `${n} files, one command`;
     for (const tool of sessions) {
       const r = perSession.get(tool) as { rates: number[]; error?: string };
-      const spec: RowSpec = { measurement: sessionMeasurement, tool: tool.name, unit: 'files/s', better: 'higher', baseline: tool.baseline, note: tool.note };
+      const spec: RowSpec = {
+        measurement: sessionMeasurement,
+        tool: tool.name,
+        unit: 'files/s',
+        better: 'higher',
+        baseline: tool.baseline,
+        note: tool.note,
+      };
       section.rows.push(r.error ? unmeasured(spec, 'failed', r.error) : measured(spec, r.rates));
     }
-    if (!ftp) section.rows.push(unmeasured({ measurement: sessionMeasurement, tool: 'vsftpd + curl, one session', unit: 'files/s', better: 'higher' }, 'skipped', ctx.missing.vsftpd ?? 'not available'));
-    if (!ssh) section.rows.push(unmeasured({ measurement: sessionMeasurement, tool: 'sftp, one session', unit: 'files/s', better: 'higher' }, 'skipped', ctx.missing.sshd ?? 'not available'));
+    if (!ftp)
+      section.rows.push(
+        unmeasured(
+          { measurement: sessionMeasurement, tool: 'vsftpd + curl, one session', unit: 'files/s', better: 'higher' },
+          'skipped',
+          ctx.missing.vsftpd ?? 'not available',
+        ),
+      );
+    if (!ssh)
+      section.rows.push(
+        unmeasured(
+          { measurement: sessionMeasurement, tool: 'sftp, one session', unit: 'files/s', better: 'higher' },
+          'skipped',
+          ctx.missing.sshd ?? 'not available',
+        ),
+      );
   } finally {
     for (const server of servers) await server.service.stop();
     if (!options.keep) await rm(dir, { recursive: true, force: true });

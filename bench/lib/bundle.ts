@@ -20,8 +20,24 @@ export async function bundleHelpers(outDir: string): Promise<Helpers> {
   const entries = { rawPipe: join(here, '../raw/main.ts'), worker: join(here, '../cases/many-clients-worker.ts') };
   const helpers: Helpers = { rawPipe: join(outDir, 'raw-pipe.mjs'), worker: join(outDir, 'worker.mjs') };
   await Promise.all([
-    build({ entryPoints: [entries.rawPipe], outfile: helpers.rawPipe, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' }),
-    build({ entryPoints: [entries.worker], outfile: helpers.worker, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' }),
+    build({
+      entryPoints: [entries.rawPipe],
+      outfile: helpers.rawPipe,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      logLevel: 'warning',
+    }),
+    build({
+      entryPoints: [entries.worker],
+      outfile: helpers.worker,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      logLevel: 'warning',
+    }),
   ]);
   return helpers;
 }

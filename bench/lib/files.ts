@@ -21,7 +21,7 @@ export async function writeRandomFile(path: string, bytes: number): Promise<stri
   const hash = createHash('sha256');
   const out = createWriteStream(path, { highWaterMark: 4 * 1024 * 1024 });
   const block = Buffer.allocUnsafe(1024 * 1024);
-  for (let done = 0; done < bytes; ) {
+  for (let done = 0; done < bytes;) {
     const n = Math.min(block.length, bytes - done);
     // A fresh buffer per write: the stream may still hold the previous one.
     const chunk = Buffer.from(randomFillSync(block, 0, n).subarray(0, n));

@@ -135,7 +135,7 @@ export function fmt(value: number | undefined): string {
 export function renderTable(report: Report): string {
   const out: string[] = [];
   for (const section of report.sections) {
-    out.push('', `== ${section.title} ==`, section.how, '(↑ higher is better, ↓ lower is better; × base = median / the baseline\'s median)');
+    out.push('', `== ${section.title} ==`, section.how, "(↑ higher is better, ↓ lower is better; × base = median / the baseline's median)");
     const header = ['measurement', 'tool (via)', 'median', 'spread (min–max)', 'p99', 'unit', '× base', 'runs', 'note'];
     const lines = section.rows.map((r) => {
       if (r.status !== 'ok') return [r.measurement, r.tool, r.status, '', '', r.unit, '', '', r.note ?? ''];

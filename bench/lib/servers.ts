@@ -116,7 +116,19 @@ export async function startLpfServer(root: string, logFile: string, security: Lp
   const limits = features.limits
     ? ['--max-connections', String(connections + 64), '--max-per-address', String(connections + 64), '--login-timeout', '600']
     : [];
-  const args = [LPF_SERVER_BIN, '--host', LOOPBACK, '--port', '0', '--root', root, '--log-level', 'info', ...serverFlags(security), ...limits];
+  const args = [
+    LPF_SERVER_BIN,
+    '--host',
+    LOOPBACK,
+    '--port',
+    '0',
+    '--root',
+    root,
+    '--log-level',
+    'info',
+    ...serverFlags(security),
+    ...limits,
+  ];
   const service = startService(security.tls ? 'lpf-server (TLS)' : 'lpf-server', process.execPath, args, { logFile, env: lpfBaseEnv() });
   try {
     return { service, port: await listeningPort(logFile, service), filesDir: join(root, 'files') };
@@ -127,7 +139,12 @@ export async function startLpfServer(root: string, logFile: string, security: Lp
 }
 
 /** Starts the raw pipe server (plain, or TLS with the run's certificate) storing into `dir`. */
-export async function startRawServer(rawPipe: string, dir: string, logFile: string, tls?: { certPath: string; keyPath: string }): Promise<RunningServer> {
+export async function startRawServer(
+  rawPipe: string,
+  dir: string,
+  logFile: string,
+  tls?: { certPath: string; keyPath: string },
+): Promise<RunningServer> {
   await mkdir(dir, { recursive: true });
   const args = [rawPipe, 'serve', dir, ...(tls ? [tls.certPath, tls.keyPath] : [])];
   const service = startService(tls ? 'raw TLS server' : 'raw server', process.execPath, args, { logFile });

@@ -57,13 +57,15 @@ const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 **
 export function parseBytes(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
   const bytes = m ? Math.floor(Number(m[1]) * (UNITS[(m[2] as string).toUpperCase()] as number)) : NaN;
-  if (!(bytes >= 0) || !Number.isSafeInteger(bytes)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a size (such as 500M or 10G)`);
+  if (!(bytes >= 0) || !Number.isSafeInteger(bytes))
+    throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a size (such as 500M or 10G)`);
   return bytes;
 }
 
 /** Parses a whole number at least `min`. */
 export function parseCount(text: string, what: string, min = 1): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= min) || !Number.isSafeInteger(n)) throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a whole number of at least ${min}`);
+  if (!(n >= min) || !Number.isSafeInteger(n))
+    throw new LpfError('LPF_ERR_USAGE', `${what}: "${text}" is not a whole number of at least ${min}`);
   return n;
 }

@@ -46,7 +46,11 @@ export async function loginCommand(ctx: AuthContext): Promise<void> {
   const { client, session } = fromEnv ? await envSession(ctx, fromEnv) : await promptedSession(ctx);
   try {
     const expires = new Date(session.expires).toISOString();
-    ctx.out.result(`Logged in to ${ctx.server} as ${session.user}; the session lasts until ${formatTime(session.expires)}.`, { server: ctx.server, user: session.user, expires });
+    ctx.out.result(`Logged in to ${ctx.server} as ${session.user}; the session lasts until ${formatTime(session.expires)}.`, {
+      server: ctx.server,
+      user: session.user,
+      expires,
+    });
   } finally {
     client.close();
   }
@@ -78,7 +82,12 @@ export async function whoamiCommand(ctx: AuthContext): Promise<void> {
   if (fromEnv) {
     const { user, created } = await withEnvAccount(ctx, fromEnv);
     const how = created ? 'from LPF_USER; the account was created, as LPF_REGISTER=1 asks' : 'from LPF_USER';
-    return ctx.out.result(`${user} on ${ctx.server} (${how})`, { server: ctx.server, user, via: 'environment', ...(created ? { created } : {}) });
+    return ctx.out.result(`${user} on ${ctx.server} (${how})`, {
+      server: ctx.server,
+      user,
+      via: 'environment',
+      ...(created ? { created } : {}),
+    });
   }
   const stored = await ctx.sessions.get(ctx.server);
   if (!stored) throw new LpfError('LPF_ERR_NOT_LOGGED_IN', `not logged in to ${ctx.server}`);
@@ -91,7 +100,12 @@ export async function whoamiCommand(ctx: AuthContext): Promise<void> {
     throw sessionEnded(ctx.server);
   }
   const expires = new Date(stored.expires).toISOString();
-  ctx.out.result(`${stored.user} on ${ctx.server} (session until ${formatTime(stored.expires)})`, { server: ctx.server, user: stored.user, via: 'session', expires });
+  ctx.out.result(`${stored.user} on ${ctx.server} (session until ${formatTime(stored.expires)})`, {
+    server: ctx.server,
+    user: stored.user,
+    via: 'session',
+    expires,
+  });
 }
 
 /**

@@ -101,7 +101,12 @@ async function askNewPassword(prompts: Prompts): Promise<string> {
  * Trust on first use. On a terminal, ask; without one, trust and say so
  * (as ssh's accept-new), unless LPF_STRICT_HOST_KEY=1 asks for refusal.
  */
-export async function confirmNewHost(hostPort: string, fingerprint: string, knownHostsPath: string, interactive: boolean): Promise<boolean> {
+export async function confirmNewHost(
+  hostPort: string,
+  fingerprint: string,
+  knownHostsPath: string,
+  interactive: boolean,
+): Promise<boolean> {
   const intro = `The server ${hostPort} is new to lpf. Its certificate fingerprint is\n  ${fingerprint}\n`;
   if (process.env.LPF_STRICT_HOST_KEY === '1') {
     throw new LpfError(

@@ -96,9 +96,7 @@ function optionLine(name: string, flag: { short?: string; value?: string; text: 
 /** Options as a two-column list; a description's later lines are indented under its first. */
 function formatOptions(options: readonly OptionLine[]): string {
   const width = Math.max(...options.map(([flags]) => flags.length)) + 2;
-  return options
-    .map(([flags, text]) => `  ${flags.padEnd(width)}${text.split('\n').join(`\n  ${' '.repeat(width)}`)}`)
-    .join('\n');
+  return options.map(([flags, text]) => `  ${flags.padEnd(width)}${text.split('\n').join(`\n  ${' '.repeat(width)}`)}`).join('\n');
 }
 
 function formatExamples(examples: readonly string[]): string {

@@ -5,7 +5,15 @@
  */
 import { LpfError } from '../errors.js';
 import { parseCommandLine } from './args.js';
-import { GLOBAL_FLAGS, OPTIONS, acceptedOptions, type CommandInput, type FlagSpec, type OptionName, type OptionValues } from './commands/command.js';
+import {
+  GLOBAL_FLAGS,
+  OPTIONS,
+  acceptedOptions,
+  type CommandInput,
+  type FlagSpec,
+  type OptionName,
+  type OptionValues,
+} from './commands/command.js';
 import { COMMANDS, COMMAND_NAMES, type CommandName } from './commands/registry.js';
 import { commandHelp, generalHelp } from './help.js';
 

@@ -35,7 +35,9 @@ export function reportError(error: LpfError, json: boolean): void {
   const c = palette(process.stderr);
   process.stderr.write(`${c.error('lpf: error:')} ${error.message} ${c.dim(`[${error.code}]`)}\n`);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: error.code, message: error.message, exitCode: error.exitCode } })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, error: { code: error.code, message: error.message, exitCode: error.exitCode } })}\n`,
+    );
   }
 }
 

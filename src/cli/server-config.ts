@@ -105,7 +105,10 @@ export interface ConfigFile {
  * Finds and reads the configuration file, and settles ROOT. `configFlag` is --config's value.
  * An explicit file must exist; ROOT/lpf-server.toml is read only if it does.
  */
-export async function loadSettings(flags: Readonly<Record<string, string | boolean | undefined>>, env: NodeJS.ProcessEnv): Promise<{ settings: ServerSettings; root: string }> {
+export async function loadSettings(
+  flags: Readonly<Record<string, string | boolean | undefined>>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ settings: ServerSettings; root: string }> {
   const explicit = typeof flags.config === 'string' ? flags.config : env.LPF_CONFIG || undefined;
   if (explicit !== undefined) {
     const file = await readConfigFile(resolve(explicit), true);
@@ -116,7 +119,10 @@ export async function loadSettings(flags: Readonly<Record<string, string | boole
   const root = resolve(early.text('root')?.value ?? DEFAULT_ROOT);
   const file = await readConfigFile(join(root, CONFIG_IN_ROOT), false);
   if (file?.values.has('root')) {
-    throw new LpfError('LPF_ERR_USAGE', `${file.path}: key "root" cannot be set in a file inside the data folder; use --config FILE to move the data folder`);
+    throw new LpfError(
+      'LPF_ERR_USAGE',
+      `${file.path}: key "root" cannot be set in a file inside the data folder; use --config FILE to move the data folder`,
+    );
   }
   return { settings: new ServerSettings(flags, env, file), root };
 }
@@ -147,7 +153,10 @@ export function parseConfig(text: string, path: string): Map<SettingName, Settin
   const values = new Map<SettingName, Setting<string | boolean>>();
   for (const [key, value] of Object.entries(table)) {
     if (!Object.hasOwn(SETTING_FLAGS, key)) {
-      throw new LpfError('LPF_ERR_USAGE', `${path}: unknown key "${key}" (the keys are lpf-server's long flag names; see lpf-server --help)`);
+      throw new LpfError(
+        'LPF_ERR_USAGE',
+        `${path}: unknown key "${key}" (the keys are lpf-server's long flag names; see lpf-server --help)`,
+      );
     }
     const name = key as SettingName;
     const what = `${key} in ${path}`;

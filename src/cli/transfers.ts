@@ -7,7 +7,15 @@
 import { mkdir } from 'node:fs/promises';
 import { isSmallFile, type LpfClient, type TransferResult } from '../client/client.js';
 import { localError } from '../client/local-error.js';
-import { planDownload, planUpload, type DownloadStep, type Plan, type PlanOptions, type RemoteView, type UploadStep } from '../client/transfer-plan.js';
+import {
+  planDownload,
+  planUpload,
+  type DownloadStep,
+  type Plan,
+  type PlanOptions,
+  type RemoteView,
+  type UploadStep,
+} from '../client/transfer-plan.js';
 import { LpfError } from '../errors.js';
 import { Failures } from './failures.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
@@ -40,31 +48,45 @@ function overlapped(plan: Plan<UploadStep | DownloadStep>, step: UploadStep | Do
 
 export async function uploadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planUpload(sources, options, remoteView(client));
-  await runPlan(plan, out, 'uploaded', () => !client.closed, async (step: UploadStep) => {
-    if (step.kind === 'folder') return void (await client.mkdir(step.remote));
-    // An overlapped step calls the client before anything awaits: it takes its turn in step order.
-    const progress = overlapped(plan, step) ? NO_PROGRESS : await createProgress(`↑ ${step.remote}`, options.showProgress);
-    const result = await client.upload(step.local, step.remote, progress.listener).finally(() => progress.stop());
-    reportTransfer(out, `uploaded ${transferSummary(result)}`, result, step.local, options.checksum);
-    return result;
-  }, SMALL_FILES_OVERLAP);
+  await runPlan(
+    plan,
+    out,
+    'uploaded',
+    () => !client.closed,
+    async (step: UploadStep) => {
+      if (step.kind === 'folder') return void (await client.mkdir(step.remote));
+      // An overlapped step calls the client before anything awaits: it takes its turn in step order.
+      const progress = overlapped(plan, step) ? NO_PROGRESS : await createProgress(`↑ ${step.remote}`, options.showProgress);
+      const result = await client.upload(step.local, step.remote, progress.listener).finally(() => progress.stop());
+      reportTransfer(out, `uploaded ${transferSummary(result)}`, result, step.local, options.checksum);
+      return result;
+    },
+    SMALL_FILES_OVERLAP,
+  );
 }
 
 export async function downloadCommand(client: LpfClient, sources: string[], options: TransferOptions, out: Output): Promise<void> {
   const plan = await planDownload(sources, options, remoteView(client));
-  await runPlan(plan, out, 'downloaded', () => !client.closed, async (step: DownloadStep) => {
-    if (step.kind === 'folder') {
-      return void (await mkdir(step.local, { recursive: true }).catch((err: unknown) => {
-        throw localError(err, `cannot create the folder ${step.local}`);
-      }));
-    }
-    const progress = overlapped(plan, step) ? NO_PROGRESS : await createProgress(`↓ ${step.remote}`, options.showProgress);
-    const result = await client
-      .download(step.remote, step.local, { force: options.force, onProgress: progress.listener })
-      .finally(() => progress.stop());
-    reportTransfer(out, `downloaded ${transferSummary(result)} to ${step.local}`, result, step.local, options.checksum);
-    return result;
-  }, SMALL_FILES_OVERLAP);
+  await runPlan(
+    plan,
+    out,
+    'downloaded',
+    () => !client.closed,
+    async (step: DownloadStep) => {
+      if (step.kind === 'folder') {
+        return void (await mkdir(step.local, { recursive: true }).catch((err: unknown) => {
+          throw localError(err, `cannot create the folder ${step.local}`);
+        }));
+      }
+      const progress = overlapped(plan, step) ? NO_PROGRESS : await createProgress(`↓ ${step.remote}`, options.showProgress);
+      const result = await client
+        .download(step.remote, step.local, { force: options.force, onProgress: progress.listener })
+        .finally(() => progress.stop());
+      reportTransfer(out, `downloaded ${transferSummary(result)} to ${step.local}`, result, step.local, options.checksum);
+      return result;
+    },
+    SMALL_FILES_OVERLAP,
+  );
 }
 
 /** The server as the planner sees it: a missing path is undefined, not an error. */
@@ -139,7 +161,10 @@ async function runPlan<Step extends { kind: string; size?: number }>(
     outcome.catch(() => {}); // handled below, in its turn
     const attempt = previous.then(async () => {
       const failedBefore = failures.count;
-      const result = await failures.attempt(() => outcome, () => connectedWhenFailed);
+      const result = await failures.attempt(
+        () => outcome,
+        () => connectedWhenFailed,
+      );
       if (result) {
         bytes += result.size - result.resumedFrom;
         done++;
@@ -154,7 +179,8 @@ async function runPlan<Step extends { kind: string; size?: number }>(
   await inFlight.drain();
   const total = files + plan.problems.length + failedFolders;
   const ms = Date.now() - started;
-  if (total > 1 && !out.json) out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(ms)}, ${formatRate(bytes, ms)}`, {});
+  if (total > 1 && !out.json)
+    out.result(`${verb} ${done} of ${total} files, ${formatBytes(bytes)} in ${formatDuration(ms)}, ${formatRate(bytes, ms)}`, {});
   failures.throwIfAny(total, verb);
 }
 
@@ -172,7 +198,8 @@ class InFlight<Step extends { kind: string; size?: number }> {
   async makeRoom(step: Step): Promise<void> {
     if (!this.#window.overlaps(step)) await this.drain();
     const bytes = stepBytes(step);
-    while (this.#steps.length > 0 && (this.#steps.length >= this.#window.size || this.#bytes + bytes > this.#window.bytes)) await this.#oldestReported();
+    while (this.#steps.length > 0 && (this.#steps.length >= this.#window.size || this.#bytes + bytes > this.#window.bytes))
+      await this.#oldestReported();
   }
 
   /** Counts `step` in flight until `reported` settles. */
@@ -196,6 +223,13 @@ class InFlight<Step extends { kind: string; size?: number }> {
 }
 
 function reportTransfer(out: Output, text: string, result: TransferResult, local: string, checksum: boolean): void {
-  out.result(text, { name: result.name, size: result.size, sha256: result.sha256, ms: Math.round(result.ms), resumedFrom: result.resumedFrom, local });
+  out.result(text, {
+    name: result.name,
+    size: result.size,
+    sha256: result.sha256,
+    ms: Math.round(result.ms),
+    resumedFrom: result.resumedFrom,
+    local,
+  });
   if (checksum) out.always(`LPF-SHA256 (${result.name}) = ${result.sha256}`);
 }

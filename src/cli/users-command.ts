@@ -57,7 +57,8 @@ type Flags = Readonly<Record<string, string | boolean | undefined>>;
 
 export async function runUsers(args: string[], flags: Flags, settings: ServerSettings, root: string): Promise<void> {
   const [command, name, extra] = args;
-  if (command === undefined) throw new LpfError('LPF_ERR_USAGE', 'lpf-server users needs a command: add, passwd, remove or list (see lpf-server users --help)');
+  if (command === undefined)
+    throw new LpfError('LPF_ERR_USAGE', 'lpf-server users needs a command: add, passwd, remove or list (see lpf-server users --help)');
   const allowed = ALLOWED[command];
   if (!allowed) throw new LpfError('LPF_ERR_USAGE', `unknown users command "${command}" (add, passwd, remove or list)`);
   for (const flag of Object.keys(flags)) {
@@ -93,7 +94,13 @@ export async function runUsers(args: string[], flags: Flags, settings: ServerSet
 
 async function list(root: string, json: boolean): Promise<void> {
   const { users, problems } = await listUsers(root);
-  if (!(await stat(join(root, 'users.txt')).then(() => true, () => false))) warn(`there is no accounts file in ${root} (is --root right?)`);
+  if (
+    !(await stat(join(root, 'users.txt')).then(
+      () => true,
+      () => false,
+    ))
+  )
+    warn(`there is no accounts file in ${root} (is --root right?)`);
   for (const problem of problems) warn(describeProblem(problem));
   if (json) say(JSON.stringify(users));
   else for (const u of users) say(u.name);
@@ -101,7 +108,8 @@ async function list(root: string, json: boolean): Promise<void> {
 
 async function remove(root: string, user: string, yes: boolean, keepFiles: boolean): Promise<void> {
   if (!yes) {
-    if (!process.stdin.isTTY) throw new LpfError('LPF_ERR_USAGE', `lpf-server users remove asks for confirmation on a terminal; without one, add --yes`);
+    if (!process.stdin.isTTY)
+      throw new LpfError('LPF_ERR_USAGE', `lpf-server users remove asks for confirmation on a terminal; without one, add --yes`);
     const { confirm } = await import('@inquirer/prompts');
     const what = keepFiles ? 'its sessions (keeping its files)' : 'its sessions and all its files';
     if (!(await confirm({ message: `Remove the user "${user}", ${what}?`, default: false }, { output: process.stderr }))) {

@@ -89,7 +89,8 @@ export class LpfClient {
   /** Logs in (or registers) and asks for a session token for later connections. */
   async startSession(user: string, password: string, register = false): Promise<{ user: string; token: string; expires: number }> {
     const authed = await this.#ctx.request({ type: register ? 'register' : 'login', user, password, session: true }, 'authed');
-    if (authed.token === undefined || authed.expires === undefined) throw new LpfError('LPF_ERR_PROTOCOL', 'the server gave no session token');
+    if (authed.token === undefined || authed.expires === undefined)
+      throw new LpfError('LPF_ERR_PROTOCOL', 'the server gave no session token');
     return { user: authed.user, token: authed.token, expires: authed.expires };
   }
 

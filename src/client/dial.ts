@@ -82,7 +82,7 @@ function hostKeyChanged(hostPort: string, known: string, seen: string, path: str
     [
       `the identity of ${hostPort} has changed; nothing was sent.`,
       bar,
-      '@    WARNING: THE SERVER\'S CERTIFICATE HAS CHANGED!           @',
+      "@    WARNING: THE SERVER'S CERTIFICATE HAS CHANGED!           @",
       bar,
       'Someone could be intercepting your connection (a man-in-the-middle attack),',
       'or the server was given a new certificate.',
@@ -96,9 +96,10 @@ function hostKeyChanged(hostPort: string, known: string, seen: string, path: str
 function describeConnectError(err: NodeJS.ErrnoException, where: string): LpfError {
   const code = err.code ?? '';
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO/.test(code)) {
-    const hint = code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'
-      ? ' (the server may be running without TLS: then use --plain here too)'
-      : '';
+    const hint =
+      code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'
+        ? ' (the server may be running without TLS: then use --plain here too)'
+        : '';
     return new LpfError('LPF_ERR_TLS', `TLS with ${where} failed: ${err.message}${hint}`, { cause: err });
   }
   const why =

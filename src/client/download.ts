@@ -32,7 +32,13 @@ interface DownloadJob {
 }
 
 /** Downloads `remoteName` to `localPath` in the command's `turn`. */
-export async function downloadFile(ctx: ClientContext, turn: Turn, remoteName: string, localPath: string, options: DownloadOptions): Promise<TransferResult> {
+export async function downloadFile(
+  ctx: ClientContext,
+  turn: Turn,
+  remoteName: string,
+  localPath: string,
+  options: DownloadOptions,
+): Promise<TransferResult> {
   const name = normalizeRemotePath(remoteName);
   if (!options.force) await refuseExisting(localPath);
   const started = performance.now();
@@ -87,7 +93,8 @@ async function startReceiving(
   file: MessageOf<'file'>,
 ): Promise<{ writer: PartialWriter; receiving: () => Promise<string> }> {
   try {
-    if (file.offset !== 0 && file.offset !== job.resume?.offset) throw new LpfError('LPF_ERR_PROTOCOL', `the server resumed at ${file.offset}, not where asked`);
+    if (file.offset !== 0 && file.offset !== job.resume?.offset)
+      throw new LpfError('LPF_ERR_PROTOCOL', `the server resumed at ${file.offset}, not where asked`);
     const writer = await job.partial.open(file, file.offset === 0 ? [] : (job.resume?.digests ?? []));
     return { writer, receiving: receiveFile(ctx, writer, file.size, file.offset, job.options.onProgress) };
   } finally {
@@ -99,7 +106,13 @@ async function startReceiving(
  * Starts writing the DATA that arrives to `writer` from `offset` on (the sink is in place when this
  * returns); the function returned waits for the end and verifies size and checksum.
  */
-function receiveFile(ctx: ClientContext, writer: PartialWriter, size: number, offset: number, onProgress?: ProgressListener): () => Promise<string> {
+function receiveFile(
+  ctx: ClientContext,
+  writer: PartialWriter,
+  size: number,
+  offset: number,
+  onProgress?: ProgressListener,
+): () => Promise<string> {
   let received = offset;
   onProgress?.(received, size);
   writer.onError((err) => ctx.conn.close(localError(err, 'cannot write the local file')));
@@ -119,7 +132,8 @@ function receiveFile(ctx: ClientContext, writer: PartialWriter, size: number, of
         throw localError(err, 'cannot write the local file');
       });
       if (received !== size) throw new LpfError('LPF_ERR_SIZE_MISMATCH', `received ${received} of ${size} bytes`);
-      if (end.sha256 !== sha256) throw new LpfError('LPF_ERR_CHECKSUM', 'checksum mismatch: the data was corrupted; the partial download was removed');
+      if (end.sha256 !== sha256)
+        throw new LpfError('LPF_ERR_CHECKSUM', 'checksum mismatch: the data was corrupted; the partial download was removed');
       return sha256;
     } finally {
       ctx.setDataSink(undefined);

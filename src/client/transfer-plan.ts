@@ -52,7 +52,11 @@ type Destination<P> = { folder: P; exact?: undefined } | { folder?: undefined; e
 /** Plans an upload of local `sources`, as cp would place them on the server. */
 export async function planUpload(sources: string[], options: PlanOptions, remote: RemoteView): Promise<Plan<UploadStep>> {
   const plan: Plan<UploadStep> = { steps: [], problems: [], skipped: [] };
-  const targets = new Targets(plan.problems, { verb: 'uploaded', code: 'LPF_ERR_EXISTS', describe: (path) => `remote ${JSON.stringify(path)}` });
+  const targets = new Targets(plan.problems, {
+    verb: 'uploaded',
+    code: 'LPF_ERR_EXISTS',
+    describe: (path) => `remote ${JSON.stringify(path)}`,
+  });
   const dest = await remoteDestination(sources.length, options.to, remote);
   if (dest.folder !== undefined && dest.folder !== '' && options.to !== undefined) plan.steps.push({ kind: 'folder', remote: dest.folder });
   // "--to reports/q1.pdf" makes "reports" if need be, as the folder of several files would be made.
@@ -79,7 +83,12 @@ export async function planUpload(sources: string[], options: PlanOptions, remote
 /** Plans a download of remote `sources`, as cp would place them locally. */
 export async function planDownload(sources: string[], options: PlanOptions, remote: RemoteView): Promise<Plan<DownloadStep>> {
   const plan: Plan<DownloadStep> = { steps: [], problems: [], skipped: [] };
-  const targets = new Targets(plan.problems, { verb: 'downloaded', code: 'LPF_ERR_LOCAL_EXISTS', describe: (path) => `the local ${path}`, key: (path) => resolve(path) });
+  const targets = new Targets(plan.problems, {
+    verb: 'downloaded',
+    code: 'LPF_ERR_LOCAL_EXISTS',
+    describe: (path) => `the local ${path}`,
+    key: (path) => resolve(path),
+  });
   const dest = await localDestination(sources.length, options.to);
   if (dest.folder !== undefined && options.to !== undefined) plan.steps.push({ kind: 'folder', local: dest.folder });
   for (const source of sources) {
@@ -89,8 +98,10 @@ export async function planDownload(sources: string[], options: PlanOptions, remo
       if (!entry) throw new LpfError('LPF_ERR_NOT_FOUND', `no such file or folder: ${JSON.stringify(path)}`);
       const target = dest.exact ?? join(dest.folder, remoteBaseName(path));
       if (!entry.dir) {
-        if (targets.claimFile(target, JSON.stringify(path))) plan.steps.push({ kind: 'file', remote: path, local: target, size: entry.size });
-      } else if (!options.recursive) throw new LpfError('LPF_ERR_IS_FOLDER', `${JSON.stringify(path)} is a folder; use -r to fetch it with all it holds`);
+        if (targets.claimFile(target, JSON.stringify(path)))
+          plan.steps.push({ kind: 'file', remote: path, local: target, size: entry.size });
+      } else if (!options.recursive)
+        throw new LpfError('LPF_ERR_IS_FOLDER', `${JSON.stringify(path)} is a folder; use -r to fetch it with all it holds`);
       else if (targets.claimFolder(target, JSON.stringify(path))) await addRemoteTree(path, target, plan, remote, targets);
     } catch (err) {
       plan.problems.push({ source, error: toLpfError(err) });

@@ -116,7 +116,7 @@ async function uploadSmall(ctx: ClientContext, turn: Turn, file: OpenUpload, onP
 async function readSmall({ handle, info, localPath }: OpenUpload): Promise<Buffer> {
   const size = info.size;
   const content = Buffer.allocUnsafe(size);
-  for (let at = 0; at < size; ) {
+  for (let at = 0; at < size;) {
     const { bytesRead } = await handle.read(content, at, size - at, at).catch(rethrowLocal);
     if (bytesRead === 0) throw changedWhileRead(localPath);
     at += bytesRead;
@@ -129,7 +129,8 @@ async function readSmall({ handle, info, localPath }: OpenUpload): Promise<Buffe
 /** Reads the server's `stored`, which must name the checksum and size that were sent. */
 async function expectStored(ctx: ClientContext, sha256: string, size: number): Promise<MessageOf<'stored'>> {
   const stored = await ctx.expect('stored');
-  if (stored.sha256 !== sha256 || stored.size !== size) throw new LpfError('LPF_ERR_CHECKSUM', 'the server stored something other than what was sent');
+  if (stored.sha256 !== sha256 || stored.size !== size)
+    throw new LpfError('LPF_ERR_CHECKSUM', 'the server stored something other than what was sent');
   return stored;
 }
 
@@ -142,7 +143,9 @@ async function sendFileRange(
   hasher: ContentHasher,
   onProgress?: ProgressListener,
 ): Promise<boolean> {
-  const reader = { read: async (buffer: Buffer, position: number, length: number) => (await handle.read(buffer, 0, length, position)).bytesRead };
+  const reader = {
+    read: async (buffer: Buffer, position: number, length: number) => (await handle.read(buffer, 0, length, position)).bytesRead,
+  };
   let done = start;
   const sent = await sendRange(ctx.conn, reader, start, size, {
     onChunk: (chunk) => {
@@ -207,7 +210,10 @@ async function changedSince(handle: FileHandle, before: Stats): Promise<boolean>
 }
 
 function changedWhileRead(path: string): LpfError {
-  return new LpfError('LPF_ERR_LOCAL_IO', `${path} changed while it was being uploaded; it was not stored (send it again once it is still)`);
+  return new LpfError(
+    'LPF_ERR_LOCAL_IO',
+    `${path} changed while it was being uploaded; it was not stored (send it again once it is still)`,
+  );
 }
 
 function rethrowLocal(err: unknown): never {

@@ -101,9 +101,7 @@ export const SPECS: { readonly [T in MessageType]: Spec } = {
   file: { code: 0x35, fields: { name: 'string', size: 'uint', mtime: 'uint', offset: 'uint' } },
 };
 
-const TYPE_BY_CODE = new Map<number, MessageType>(
-  (Object.keys(SPECS) as MessageType[]).map((type) => [SPECS[type].code, type]),
-);
+const TYPE_BY_CODE = new Map<number, MessageType>((Object.keys(SPECS) as MessageType[]).map((type) => [SPECS[type].code, type]));
 
 /** The message type for a frame type byte, or undefined when the byte is unknown. */
 export function messageTypeOf(code: number): MessageType | undefined {
@@ -124,11 +122,7 @@ function isEntry(value: unknown): value is ListEntry {
   if (typeof value !== 'object' || value === null) return false;
   const e = value as Record<string, unknown>;
   return (
-    typeof e.name === 'string' &&
-    isUint(e.size) &&
-    isUint(e.mtime) &&
-    fieldIsValid('sha256?', e.sha256) &&
-    fieldIsValid('bool?', e.dir)
+    typeof e.name === 'string' && isUint(e.size) && isUint(e.mtime) && fieldIsValid('sha256?', e.sha256) && fieldIsValid('bool?', e.dir)
   );
 }
 

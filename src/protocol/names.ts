@@ -52,7 +52,8 @@ export function normalizeRemotePath(path: string, options: { allowTop?: boolean 
     if (options.allowTop) return '';
     throw bad(nfc.length === 0 ? 'the path is empty' : 'the top folder itself cannot be used here');
   }
-  if (parts.length > MAX_PATH_DEPTH) throw bad(`${parts.length} names deep, over ${MAX_PATH_DEPTH} (the folders and the name itself count)`);
+  if (parts.length > MAX_PATH_DEPTH)
+    throw bad(`${parts.length} names deep, over ${MAX_PATH_DEPTH} (the folders and the name itself count)`);
   const normalized = parts.map((part) => normalizeRemoteName(part)).join('/');
   if (Buffer.byteLength(normalized, 'utf8') > MAX_PATH_BYTES) throw bad(`the path is over ${MAX_PATH_BYTES} bytes in UTF-8`);
   return normalized;

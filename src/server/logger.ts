@@ -13,5 +13,8 @@ export async function createLogger(level: LogLevel, pretty: boolean): Promise<Lo
   const options: pino.LoggerOptions = { level, base: undefined, redact: ['password', '*.password', 'token', '*.token'] };
   if (!pretty) return pino(options, pino.destination({ fd: 1, sync: true }));
   const { default: prettyStream } = await import('pino-pretty');
-  return pino(options, prettyStream({ colorize: !process.env.NO_COLOR, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return pino(
+    options,
+    prettyStream({ colorize: !process.env.NO_COLOR, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }),
+  );
 }

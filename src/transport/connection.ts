@@ -62,9 +62,7 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err) => this.close(new LpfError('LPF_ERR_CONNECTION_LOST', err.message, { cause: err })));
-    socket.on('close', () =>
-      this.close(this.#ending ? undefined : new LpfError('LPF_ERR_CONNECTION_LOST', 'connection closed')),
-    );
+    socket.on('close', () => this.close(this.#ending ? undefined : new LpfError('LPF_ERR_CONNECTION_LOST', 'connection closed')));
   }
 
   get closed(): boolean {
@@ -181,7 +179,8 @@ export class Connection {
 
   #onEnd(): void {
     // The peer will send nothing more; anything still expected is lost.
-    if (this.#ending) return; // our own end() is flushing; the close event follows
+    if (this.#ending)
+      return; // our own end() is flushing; the close event follows
     else if (this.#decoder.bufferedBytes > 0) {
       this.close(new LpfError('LPF_ERR_CONNECTION_LOST', 'connection ended in the middle of a frame'));
     } else {

@@ -40,7 +40,13 @@ export interface SendRangeOptions {
  * overlaps the work on the main thread; only with a buffer the pool has free at once, so that a
  * few stalled receivers cannot hold two buffers each.
  */
-export async function sendRange(conn: Connection, reader: PositionalReader, start: number, end: number, options: SendRangeOptions): Promise<number> {
+export async function sendRange(
+  conn: Connection,
+  reader: PositionalReader,
+  start: number,
+  end: number,
+  options: SendRangeOptions,
+): Promise<number> {
   const pool = options.pool ?? sharedPool;
   const frame = dataFrameSize(conn, pool.size);
   const readInto = async (buffer: Buffer, position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
@@ -84,7 +90,11 @@ export async function sendRange(conn: Connection, reader: PositionalReader, star
     }
   } finally {
     // A read started ahead and never sent gives its buffer back.
-    if (next) void next.then(({ buffer }) => pool.give(buffer), () => {});
+    if (next)
+      void next.then(
+        ({ buffer }) => pool.give(buffer),
+        () => {},
+      );
   }
   return position;
 }

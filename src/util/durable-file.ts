@@ -17,7 +17,10 @@ const WRITE_BUFFER = 512 * 1024;
  * Opens a file for writing with fsync-on-close. `flags` 'r+' with `start`
  * continues an existing file at that offset (a resumed transfer).
  */
-export function openDurableFile(path: string, options: { flags: 'w' | 'wx' | 'r+' | 'a'; mode?: number; start?: number }): Promise<WriteStream> {
+export function openDurableFile(
+  path: string,
+  options: { flags: 'w' | 'wx' | 'r+' | 'a'; mode?: number; start?: number },
+): Promise<WriteStream> {
   const stream = createWriteStream(path, { ...options, flush: true, highWaterMark: WRITE_BUFFER });
   return new Promise((resolve, reject) => {
     stream.once('ready', () => {

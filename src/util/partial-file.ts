@@ -100,7 +100,7 @@ export class PartialStreams {
   /** Queues `chunk` for the data file; false when the caller should wait for onDrain() before writing more. */
   write(chunk: Buffer): boolean {
     this.#flusher.wrote(chunk.length);
-    for (let offset = 0; offset < chunk.length; ) {
+    for (let offset = 0; offset < chunk.length;) {
       this.#buffer ??= receivePool.takeNow();
       if (!this.#buffer) {
         // Every pool buffer is in use: the rest is queued in the buffer the socket read it into.

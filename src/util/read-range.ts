@@ -14,7 +14,7 @@ export async function readRange(
   each: (chunk: Buffer) => unknown,
   chunkSize = DEFAULT_CHUNK_SIZE,
 ): Promise<void> {
-  for (let position = start; position < end; ) {
+  for (let position = start; position < end;) {
     const length = Math.min(chunkSize, end - position);
     const buffer = Buffer.allocUnsafe(length);
     const { bytesRead } = await handle.read(buffer, 0, length, position);

@@ -58,7 +58,11 @@ describe('checked against the registry', () => {
       const wrong = [min - 1, max === Infinity ? -1 : max + 1].filter((n) => n >= 0);
       for (const count of wrong) {
         const argv = [ADDRESS, `-${name}`, ...Array.from({ length: count }, () => 'x')];
-        assert.throws(() => parseInvocation(argv), { code: 'LPF_ERR_USAGE', message: `-${name} takes ${what} (see lpf -${name} --help)` }, argv.join(' '));
+        assert.throws(
+          () => parseInvocation(argv),
+          { code: 'LPF_ERR_USAGE', message: `-${name} takes ${what} (see lpf -${name} --help)` },
+          argv.join(' '),
+        );
       }
     }
   });
@@ -79,26 +83,46 @@ describe('checked against the registry', () => {
       code: 'LPF_ERR_USAGE',
       message: '--to goes with -upload and -download, not with -ping (see lpf -ping --help)',
     });
-    assert.throws(() => parseInvocation([ADDRESS, '-list', '--force']), { code: 'LPF_ERR_USAGE', message: /^--force goes with -download, not with -list / });
-    assert.throws(() => parseInvocation([ADDRESS, '-delete', 'a', '-r']), { code: 'LPF_ERR_USAGE', message: /^--recursive goes with -upload, -download and -list, not with -delete / });
+    assert.throws(() => parseInvocation([ADDRESS, '-list', '--force']), {
+      code: 'LPF_ERR_USAGE',
+      message: /^--force goes with -download, not with -list /,
+    });
+    assert.throws(() => parseInvocation([ADDRESS, '-delete', 'a', '-r']), {
+      code: 'LPF_ERR_USAGE',
+      message: /^--recursive goes with -upload, -download and -list, not with -delete /,
+    });
     for (const name of COMMAND_NAMES) {
       const accepted = acceptedOptions(COMMANDS[name]);
       for (const option of OPTION_NAMES.filter((o) => !accepted.includes(o))) {
         const argv = [ADDRESS, `-${name}`, ...operandsFor(COMMANDS[name]), ...optionArgs(option)];
-        assert.throws(() => parseInvocation(argv), { code: 'LPF_ERR_USAGE', message: new RegExp(`^--${option} goes with .*, not with -${name} `) }, argv.join(' '));
+        assert.throws(
+          () => parseInvocation(argv),
+          { code: 'LPF_ERR_USAGE', message: new RegExp(`^--${option} goes with .*, not with -${name} `) },
+          argv.join(' '),
+        );
       }
     }
   });
 
   test('no command is named like an option or a global flag (both would be one parseArgs flag)', () => {
     const flags = new Set<string>([...OPTION_NAMES, ...Object.keys(GLOBAL_FLAGS)]);
-    assert.deepEqual(COMMAND_NAMES.filter((name) => flags.has(name)), []);
+    assert.deepEqual(
+      COMMAND_NAMES.filter((name) => flags.has(name)),
+      [],
+    );
   });
 
   test('every entry can run, and one without run does not compile', () => {
     // Checked by tsc (npm run typecheck): an entry without `run` is not a CommandSpec, so the registry cannot hold it.
     // @ts-expect-error: run is missing
-    const incomplete: CommandSpec = { operands: { min: 0, max: 0, what: 'no names' }, options: [], synopsis: '', summary: '', description: '', examples: [] };
+    const incomplete: CommandSpec = {
+      operands: { min: 0, max: 0, what: 'no names' },
+      options: [],
+      synopsis: '',
+      summary: '',
+      description: '',
+      examples: [],
+    };
     void incomplete;
     for (const name of COMMAND_NAMES) assert.equal(typeof COMMANDS[name].run, 'function', name);
   });

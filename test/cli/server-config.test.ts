@@ -9,7 +9,10 @@ import { tempDir } from '../helpers/processes.js';
 const FILE = '/etc/lpf/server.toml';
 
 test('keys are long flag names; numbers become text for the usual parsers; paths are relative to the file', () => {
-  const values = parseConfig('port = 2000\nquota = "5G"\nlogin-delay = 0.5\nno-register = true\nroot = "data"\ncert = "/abs/cert.pem"\n', FILE);
+  const values = parseConfig(
+    'port = 2000\nquota = "5G"\nlogin-delay = 0.5\nno-register = true\nroot = "data"\ncert = "/abs/cert.pem"\n',
+    FILE,
+  );
   assert.deepEqual(Object.fromEntries([...values].map(([k, s]) => [k, s.value])), {
     port: '2000',
     quota: '5G',
@@ -32,11 +35,15 @@ test('unknown keys, wrong types and bad TOML are errors naming the file and the 
     ['port = 1\nquota = ', /^\/etc\/lpf\/server\.toml:2:\d+: not valid TOML/],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => parseConfig(text, FILE), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'LPF_ERR_USAGE');
-      assert.match(err.message, message);
-      return true;
-    }, text);
+    assert.throws(
+      () => parseConfig(text, FILE),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'LPF_ERR_USAGE');
+        assert.match(err.message, message);
+        return true;
+      },
+      text,
+    );
   }
 });
 
@@ -74,13 +81,19 @@ test('ROOT/lpf-server.toml is read when present, may not move ROOT; --config or 
 
     const explicit = join(dir.path, 'server.toml');
     await writeFile(explicit, 'root = "root"\nquota = "2G"\n');
-    for (const [flags, env] of [[{ config: explicit }, {}], [{}, { LPF_CONFIG: explicit }]] as const) {
+    for (const [flags, env] of [
+      [{ config: explicit }, {}],
+      [{}, { LPF_CONFIG: explicit }],
+    ] as const) {
       const loaded = await loadSettings(flags, env);
       assert.equal(loaded.root, root, 'relative to the file');
       assert.equal(loaded.settings.text('quota')?.value, '2G', 'the explicit file, not the one in ROOT');
     }
     assert.equal((await loadSettings({ config: explicit, root: '/x' }, {})).root, '/x', 'the flag beats the file for ROOT too');
-    await assert.rejects(loadSettings({ config: join(dir.path, 'missing.toml') }, {}), /cannot read the configuration file .*missing\.toml: ENOENT/);
+    await assert.rejects(
+      loadSettings({ config: join(dir.path, 'missing.toml') }, {}),
+      /cannot read the configuration file .*missing\.toml: ENOENT/,
+    );
   } finally {
     await dir.cleanup();
   }

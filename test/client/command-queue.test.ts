@@ -50,6 +50,9 @@ describe('CommandQueue', () => {
       turn.finish();
     });
     await Promise.all(runs);
-    assert.deepEqual(order, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      order,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 });

@@ -66,7 +66,10 @@ describe('ClientContext', () => {
 
   test('an answer of the wrong type is a protocol error that ends the connection', async () => {
     const ctx = await connected();
-    await assert.rejects(ctx.request({ type: 'stat', path: 'x' }, 'entry'), { code: 'LPF_ERR_PROTOCOL', message: /expected entry .* got ok/ });
+    await assert.rejects(ctx.request({ type: 'stat', path: 'x' }, 'entry'), {
+      code: 'LPF_ERR_PROTOCOL',
+      message: /expected entry .* got ok/,
+    });
     assert.equal(ctx.failed, true);
   });
 

@@ -55,13 +55,19 @@ describe('LocalPartial', () => {
 
   test('a record left by an earlier, larger version of the file goes when the small one is downloaded', async () => {
     const target = join(dir, 'shrunk.bin');
-    await writeFile(join(dir, '.shrunk.bin.lpf-part.json'), JSON.stringify({ name: 'shrunk.bin', server: '127.0.0.1:1', size: BLOCK_SIZE * 2, mtime: 1 }));
+    await writeFile(
+      join(dir, '.shrunk.bin.lpf-part.json'),
+      JSON.stringify({ name: 'shrunk.bin', server: '127.0.0.1:1', size: BLOCK_SIZE * 2, mtime: 1 }),
+    );
     const partial = new LocalPartial(target, 'shrunk.bin', '127.0.0.1:1');
     const writer = await partial.open({ name: 'shrunk.bin', size: 2, mtime: 2, offset: 0 }, []);
     writer.write(Buffer.from('ok'));
     await writer.finish();
     await partial.complete();
-    assert.deepEqual((await readdir(dir)).filter((n) => n.includes('shrunk')), ['shrunk.bin']);
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.includes('shrunk')),
+      ['shrunk.bin'],
+    );
   });
 
   test('a target name of 239 to 255 bytes gets side files whose names fit, the same on every attempt, so it still resumes', async () => {

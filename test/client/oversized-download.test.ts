@@ -41,7 +41,10 @@ test('more data than announced is a protocol error, and nothing is kept to resum
   try {
     const client = await LpfClient.connect({ host: '127.0.0.1', port }, { tls: { mode: 'plain' } });
     await client.login('u', 'p');
-    await assert.rejects(client.download('x.bin', join(dir.path, 'x.bin')), { code: 'LPF_ERR_PROTOCOL', message: /more than the announced size/ });
+    await assert.rejects(client.download('x.bin', join(dir.path, 'x.bin')), {
+      code: 'LPF_ERR_PROTOCOL',
+      message: /more than the announced size/,
+    });
     assert.equal(client.closed, true);
     assert.deepEqual(await readdir(dir.path), []);
   } finally {

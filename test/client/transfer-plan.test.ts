@@ -38,7 +38,8 @@ describe('planUpload', () => {
 
   test('one file: its own name at the top, or --to as a name, or into a folder', async () => {
     const one = join(dir.path, 'one.txt');
-    const at = async (to?: string) => (await planUpload([one], { to, recursive: false }, remote)).steps.filter((s) => s.kind === 'file').map((s) => s.remote);
+    const at = async (to?: string) =>
+      (await planUpload([one], { to, recursive: false }, remote)).steps.filter((s) => s.kind === 'file').map((s) => s.remote);
     assert.deepEqual(await at(), ['one.txt']);
     assert.deepEqual(await at('renamed.txt'), ['renamed.txt']);
     assert.deepEqual(await at('photos'), ['photos/one.txt'], 'an existing remote folder takes it in');
@@ -56,9 +57,19 @@ describe('planUpload', () => {
   });
 
   test('a folder without -r and a missing file are problems of their own', async () => {
-    const plan = await planUpload([join(dir.path, 'tree'), join(dir.path, 'missing'), join(dir.path, 'one.txt')], { recursive: false }, remote);
-    assert.deepEqual(plan.problems.map((p) => p.error.code), ['LPF_ERR_IS_FOLDER', 'LPF_ERR_LOCAL_IO']);
-    assert.deepEqual(plan.steps.map((s) => s.kind === 'file' && s.remote), ['one.txt']);
+    const plan = await planUpload(
+      [join(dir.path, 'tree'), join(dir.path, 'missing'), join(dir.path, 'one.txt')],
+      { recursive: false },
+      remote,
+    );
+    assert.deepEqual(
+      plan.problems.map((p) => p.error.code),
+      ['LPF_ERR_IS_FOLDER', 'LPF_ERR_LOCAL_IO'],
+    );
+    assert.deepEqual(
+      plan.steps.map((s) => s.kind === 'file' && s.remote),
+      ['one.txt'],
+    );
   });
 });
 
@@ -75,12 +86,18 @@ describe('planUpload: names that cannot go, and names that would meet', () => {
 
   test('a refused name and a file meeting a folder are problems of their own; the rest is planned', async () => {
     const plan = await planUpload([join(dir.path, 't')], { recursive: true }, remote);
-    assert.deepEqual(plan.problems.map((p) => [p.source, p.error.code]), [
-      [join(dir.path, 't', 'a\\b'), 'LPF_ERR_BAD_NAME'],
-      // "e" + accent sorts before "é": the NFD file comes first and keeps the name; the NFC folder is refused.
-      [join(dir.path, 't', 'caf\u00e9'), 'LPF_ERR_EXISTS'],
-    ]);
-    assert.deepEqual(plan.steps.map((s) => s.remote), ['t', 't/caf\u00e9', 't/z']);
+    assert.deepEqual(
+      plan.problems.map((p) => [p.source, p.error.code]),
+      [
+        [join(dir.path, 't', 'a\\b'), 'LPF_ERR_BAD_NAME'],
+        // "e" + accent sorts before "é": the NFD file comes first and keeps the name; the NFC folder is refused.
+        [join(dir.path, 't', 'caf\u00e9'), 'LPF_ERR_EXISTS'],
+      ],
+    );
+    assert.deepEqual(
+      plan.steps.map((s) => s.remote),
+      ['t', 't/caf\u00e9', 't/z'],
+    );
   });
 });
 
@@ -93,7 +110,10 @@ describe('planDownload', () => {
     );
     const evil: RemoteView = { ...remote, tree: async () => [{ name: '../../escape', size: 1, mtime: 0 }] };
     const refused = await planDownload(['photos'], { recursive: true }, evil);
-    assert.deepEqual(refused.problems.map((p) => p.error.code), ['LPF_ERR_BAD_NAME']);
+    assert.deepEqual(
+      refused.problems.map((p) => p.error.code),
+      ['LPF_ERR_BAD_NAME'],
+    );
     assert.ok(refused.steps.every((s) => s.kind === 'folder'));
   });
 
@@ -109,7 +129,10 @@ describe('planDownload', () => {
       ],
     };
     const plan = await planDownload(['names'], { to: 'out', recursive: true }, twice);
-    assert.deepEqual(plan.problems.map((p) => p.error.code), ['LPF_ERR_LOCAL_EXISTS']);
+    assert.deepEqual(
+      plan.problems.map((p) => p.error.code),
+      ['LPF_ERR_LOCAL_EXISTS'],
+    );
     assert.match(plan.problems[0]?.error.message ?? '', /would both be the local/);
     assert.deepEqual(
       plan.steps.filter((s) => s.kind !== 'folder').map((s) => s.remote),
@@ -119,6 +142,9 @@ describe('planDownload', () => {
 
   test('missing remote paths and folders without -r are problems', async () => {
     const plan = await planDownload(['nope', 'photos'], { recursive: false }, remote);
-    assert.deepEqual(plan.problems.map((p) => p.error.code), ['LPF_ERR_NOT_FOUND', 'LPF_ERR_IS_FOLDER']);
+    assert.deepEqual(
+      plan.problems.map((p) => p.error.code),
+      ['LPF_ERR_NOT_FOUND', 'LPF_ERR_IS_FOLDER'],
+    );
   });
 });

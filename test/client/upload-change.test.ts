@@ -60,7 +60,10 @@ test('a file overwritten in place during its upload fails with LPF_ERR_LOCAL_IO,
       overwrite(path, size - MiB, MiB); // not read yet: without the check, the server would get a mix
     }
   });
-  await assert.rejects(upload, (err: unknown) => err instanceof LpfError && err.code === 'LPF_ERR_LOCAL_IO' && /changed while it was being uploaded/.test(err.message));
+  await assert.rejects(
+    upload,
+    (err: unknown) => err instanceof LpfError && err.code === 'LPF_ERR_LOCAL_IO' && /changed while it was being uploaded/.test(err.message),
+  );
   assert.ok(changed);
   await assert.rejects(stat(join(server.root, 'files', 'cal', 'changing.bin')), { code: 'ENOENT' });
   assert.equal(client.closed, false, 'the upload was abandoned in step');

@@ -14,7 +14,11 @@ describe('lpf command line', () => {
       assert.match(r.stdout, /Examples:/);
     }
     // A command's own help, the flag before or after it.
-    for (const args of [['-upload', '--help'], ['--help', '-upload'], ['127.0.0.1:1', '-upload', '-h']]) {
+    for (const args of [
+      ['-upload', '--help'],
+      ['--help', '-upload'],
+      ['127.0.0.1:1', '-upload', '-h'],
+    ]) {
       const r = await runLpf(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, /^Usage: lpf ADDRESS -upload LOCAL\.\.\./, args.join(' '));
@@ -84,10 +88,14 @@ describe('addresses', () => {
 
 describe('IPv6', () => {
   test('[::1]:port works when the machine has IPv6 loopback', async (t) => {
-    const probe = spawn(process.execPath, [LPF_SERVER, '--host', '::1', '--port', '0', '--root', '/tmp/lpf-v6-probe', '--log-level', 'info'], {
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const probe = spawn(
+      process.execPath,
+      [LPF_SERVER, '--host', '::1', '--port', '0', '--root', '/tmp/lpf-v6-probe', '--log-level', 'info'],
+      {
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const port = await new Promise<number | undefined>((resolve) => {
       probe.stdout.on('data', (d: Buffer) => {
         const m = /"port":(\d+)/.exec(d.toString());
@@ -111,7 +119,11 @@ describe('lpf-server command line', () => {
   test('--help names every flag with its environment twin', async () => {
     const r = await collect(spawn(process.execPath, [LPF_SERVER, '--help'], { env: cleanEnv() }), 10_000);
     assert.equal(r.code, 0);
-    for (const [flag, env] of [['--host', 'LPF_HOST'], ['--port', 'LPF_PORT'], ['--root', 'LPF_ROOT']]) {
+    for (const [flag, env] of [
+      ['--host', 'LPF_HOST'],
+      ['--port', 'LPF_PORT'],
+      ['--root', 'LPF_ROOT'],
+    ]) {
       assert.match(r.stdout, new RegExp(`${flag}.*${env}`));
     }
   });

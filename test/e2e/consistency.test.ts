@@ -52,7 +52,10 @@ test('a download of a file being replaced gets the old, complete version', async
     const newFile = join(dir.path, 'new.bin');
     await writeRandomFile(oldFile, 64 * 1024 * 1024);
     await writeRandomFile(newFile, 64 * 1024 * 1024);
-    assert.equal((await runLpf([server.address, '-upload', oldFile, '--to', 'doc.bin'], { env: asUser('reader', 'readers-password') })).code, 0);
+    assert.equal(
+      (await runLpf([server.address, '-upload', oldFile, '--to', 'doc.bin'], { env: asUser('reader', 'readers-password') })).code,
+      0,
+    );
 
     // A reader that stops reading mid-file: the server is then blocked in the middle of sending.
     const peer = await RawPeer.session(server.port, 'reader', 'readers-password', false);
@@ -65,7 +68,9 @@ test('a download of a file being replaced gets the old, complete version', async
     peer.socket.resume();
     await waitFor(() => peer.data >= 64 * 1024 * 1024, { what: 'the reader has the whole file', everyMs: 10 });
     const { createHash } = await import('node:crypto');
-    const oldDigest = createHash('sha256').update(await readFile(oldFile)).digest('hex');
+    const oldDigest = createHash('sha256')
+      .update(await readFile(oldFile))
+      .digest('hex');
     assert.equal(peer.dataHash.digest('hex'), oldDigest, 'the reader got the old version, whole');
     peer.close();
     assert.equal(await sha256File(join(server.root, 'files', 'reader', 'doc.bin')), await sha256File(newFile));

@@ -74,7 +74,10 @@ describe('folders and many files', () => {
     assert.match(top.stdout, /^\s*-\s+\S+ \S+\s+tree\/$/m);
     const inside = await runLpf([server.address, '-list', 'tree/docs'], { env: fay });
     assert.deepEqual(
-      inside.stdout.trim().split('\n').map((line) => line.split(/\s{2,}/).at(-1)),
+      inside.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s{2,}/).at(-1)),
       ['2026/', 'empty.bin'],
     );
     const all = JSON.parse((await runLpf([server.address, '-list', '-r', 'tree', '--json'], { env: fay })).stdout) as {
@@ -84,20 +87,27 @@ describe('folders and many files', () => {
     assert.equal(byName.get('docs/2026/été')?.type, 'folder');
     assert.equal(byName.get('docs/2026/été/café ☕.txt')?.type, 'file');
     assert.equal(byName.get('日本/ネスト/もっと/big.bin')?.size, 5 * 1024 * 1024 + 17);
-    assert.ok(all.entries.findIndex((e) => e.name === 'docs') < all.entries.findIndex((e) => e.name === 'docs/empty.bin'), 'folders come before their content');
+    assert.ok(
+      all.entries.findIndex((e) => e.name === 'docs') < all.entries.findIndex((e) => e.name === 'docs/empty.bin'),
+      'folders come before their content',
+    );
   });
 
-  test('at a terminal -list is a table with a header, sizes aligned, folders marked', { skip: !hasScript() && 'needs util-linux script' }, async () => {
-    const r = await runInPty([process.execPath, LPF, server.address, '-list', 'tree/docs'], [], { env: fay });
-    assert.equal(r.code, 0, r.screen);
-    const lines = r.screen.split(/\r?\n/).filter((l) => /\S/.test(l));
-    const header = lines.findIndex((l) => /SIZE\s+MODIFIED\s+NAME/.test(l));
-    assert.ok(header >= 0, r.screen);
-    const [folder, file] = lines.slice(header + 1, header + 3) as [string, string];
-    assert.match(folder, /^\s*-\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+2026\/$/);
-    assert.match(file, /^\s*0 B\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+empty\.bin$/);
-    assert.equal(folder.indexOf('2026/'), file.indexOf('empty.bin'), 'names start in one column');
-  });
+  test(
+    'at a terminal -list is a table with a header, sizes aligned, folders marked',
+    { skip: !hasScript() && 'needs util-linux script' },
+    async () => {
+      const r = await runInPty([process.execPath, LPF, server.address, '-list', 'tree/docs'], [], { env: fay });
+      assert.equal(r.code, 0, r.screen);
+      const lines = r.screen.split(/\r?\n/).filter((l) => /\S/.test(l));
+      const header = lines.findIndex((l) => /SIZE\s+MODIFIED\s+NAME/.test(l));
+      assert.ok(header >= 0, r.screen);
+      const [folder, file] = lines.slice(header + 1, header + 3) as [string, string];
+      assert.match(folder, /^\s*-\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+2026\/$/);
+      assert.match(file, /^\s*0 B\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+empty\.bin$/);
+      assert.equal(folder.indexOf('2026/'), file.indexOf('empty.bin'), 'names start in one column');
+    },
+  );
 
   test('-mkdir makes parents, -rename moves files and folders, -delete removes files and only empty folders', async () => {
     const env = fay;

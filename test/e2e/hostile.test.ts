@@ -167,7 +167,10 @@ async function withHostile(server: RunningServer, open: (i: number) => Promise<S
     // Sampled from the first connection to the last close, whatever they did meanwhile.
     const growth = memory.stop();
     const bound = SHARED_BYTES + count * perConnection;
-    assert.ok(growth < bound, `the server grew by ${(growth / MiB).toFixed(1)} MiB for ${count} connections (bound ${(bound / MiB).toFixed(1)} MiB)`);
+    assert.ok(
+      growth < bound,
+      `the server grew by ${(growth / MiB).toFixed(1)} MiB for ${count} connections (bound ${(bound / MiB).toFixed(1)} MiB)`,
+    );
   } finally {
     memory.stop();
     for (const s of sockets) s.destroy();
@@ -230,7 +233,9 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
       const dir = await tempDir();
       try {
         await writeRandomFile(`${dir.path}/${bigFile}`, 8 * 1024 * 1024);
-        const r = await runLpf([hostile.server.address, '-upload', `${dir.path}/${bigFile}`], { env: asUser('mallory', 'mallory-password') });
+        const r = await runLpf([hostile.server.address, '-upload', `${dir.path}/${bigFile}`], {
+          env: asUser('mallory', 'mallory-password'),
+        });
         assert.equal(r.code, 0, r.stderr);
       } finally {
         await dir.cleanup();
@@ -283,12 +288,16 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
     test('stalled mid-download, never reading: closed at the idle deadline', async () => {
       // Over TLS a connection keeps an 82 KiB output buffer once it sent a 64 KiB DATA frame (send-file.ts).
       const perConnection = 96 * KiB;
-      await withHostile(hostile.server, async (i) => {
-        const peer = await hostile.loggedIn(i);
-        peer.socket.pause();
-        peer.send({ type: 'download', name: bigFile });
-        return peer.socket;
-      }, { perConnection, count: 20 });
+      await withHostile(
+        hostile.server,
+        async (i) => {
+          const peer = await hostile.loggedIn(i);
+          peer.socket.pause();
+          peer.send({ type: 'download', name: bigFile });
+          return peer.socket;
+        },
+        { perConnection, count: 20 },
+      );
     });
   });
 
@@ -305,9 +314,12 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
       try {
         await withHostile(hostile.server, async (i) => {
           const peer = await openTls(hostile.server.port, from(i));
-          drips.push((async () => {
-            for (let at = 0; at < hello.length && writing && !peer.socket.destroyed; at++, await sleep(200)) peer.socket.write(hello.subarray(at, at + 1));
-          })());
+          drips.push(
+            (async () => {
+              for (let at = 0; at < hello.length && writing && !peer.socket.destroyed; at++, await sleep(200))
+                peer.socket.write(hello.subarray(at, at + 1));
+            })(),
+          );
           return peer.socket;
         });
       } finally {
@@ -342,18 +354,22 @@ describe('hostile clients, four servers side by side', { concurrency: true }, ()
       const count = 2000;
       const pings = Buffer.concat(Array.from({ length: count }, (_, n) => encodeMessage({ type: 'ping', nonce: n })));
       const peers: RawPeer[] = [];
-      await withHostile(hostile.server, async (i) => {
-        const peer = await hostile.loggedIn(i);
-        peer.socket.write(pings);
-        peers.push(peer);
-        return peer.socket;
-      }, {
-        count: HOSTILE / 2,
-        whileThere: async () => {
-          const answered = () => peers.every((p) => p.messages.filter((m) => m.type === 'pong').length === count);
-          await waitFor(answered, { what: 'every ping answered', timeoutMs: WAIT_MS });
+      await withHostile(
+        hostile.server,
+        async (i) => {
+          const peer = await hostile.loggedIn(i);
+          peer.socket.write(pings);
+          peers.push(peer);
+          return peer.socket;
         },
-      });
+        {
+          count: HOSTILE / 2,
+          whileThere: async () => {
+            const answered = () => peers.every((p) => p.messages.filter((m) => m.type === 'pong').length === count);
+            await waitFor(answered, { what: 'every ping answered', timeoutMs: WAIT_MS });
+          },
+        },
+      );
     });
   });
 

@@ -21,12 +21,15 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
 
   test('a new user answers "n", registers with the password twice, and the command runs', async () => {
     const password = 'Tr0ub4dor&3-secret';
-    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
-      { expect: /Do you have an account\? \[y\/n\]/, answer: 'n' },
-      { expect: /User name/, answer: 'ivy' },
-      { expect: /Password:/, answer: password },
-      { expect: /Password again/, answer: password },
-    ]);
+    const r = await runInPty(
+      [process.execPath, LPF, server.address, '-list'],
+      [
+        { expect: /Do you have an account\? \[y\/n\]/, answer: 'n' },
+        { expect: /User name/, answer: 'ivy' },
+        { expect: /Password:/, answer: password },
+        { expect: /Password again/, answer: password },
+      ],
+    );
     assert.equal(r.code, 0, r.screen);
     assert.match(r.screen, /Account "ivy" created/);
     assert.ok(!r.screen.includes(password), 'the password is never shown');
@@ -36,11 +39,14 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
 
   test('an existing user answers "y" and logs in', async () => {
     await runLpf([server.address, '-list'], { env: asUser('jack', 'jacks-password', true) });
-    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
-      { expect: /Do you have an account\?/, answer: 'y' },
-      { expect: /User name/, answer: 'jack' },
-      { expect: /Password:/, answer: 'jacks-password' },
-    ]);
+    const r = await runInPty(
+      [process.execPath, LPF, server.address, '-list'],
+      [
+        { expect: /Do you have an account\?/, answer: 'y' },
+        { expect: /User name/, answer: 'jack' },
+        { expect: /Password:/, answer: 'jacks-password' },
+      ],
+    );
     assert.equal(r.code, 0, r.screen);
     assert.ok(!r.screen.includes('jacks-password'));
   });
@@ -48,15 +54,18 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
   // Two failures, then a success: within the server's default 3 free attempts per account, so no throttling.
   test('a wrong password is asked again, user name first (Enter keeps it), and the third try may succeed', async () => {
     await runLpf([server.address, '-list'], { env: asUser('kate', 'kates-password', true) });
-    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
-      { expect: /Do you have an account\?/, answer: 'y' },
-      { expect: /User name/, answer: 'kate' },
-      { expect: /Password:/, answer: 'not-her-password' },
-      { expect: /Login refused: wrong user name or password; please try again[\s\S]*User name: \(kate\)/, answer: '' },
-      { expect: /Password:/, answer: 'still-not-it' },
-      { expect: /Login refused[\s\S]*User name: \(kate\)/, answer: 'kate' },
-      { expect: /Password:/, answer: 'kates-password' },
-    ]);
+    const r = await runInPty(
+      [process.execPath, LPF, server.address, '-list'],
+      [
+        { expect: /Do you have an account\?/, answer: 'y' },
+        { expect: /User name/, answer: 'kate' },
+        { expect: /Password:/, answer: 'not-her-password' },
+        { expect: /Login refused: wrong user name or password; please try again[\s\S]*User name: \(kate\)/, answer: '' },
+        { expect: /Password:/, answer: 'still-not-it' },
+        { expect: /Login refused[\s\S]*User name: \(kate\)/, answer: 'kate' },
+        { expect: /Password:/, answer: 'kates-password' },
+      ],
+    );
     assert.equal(r.code, 0, r.screen);
     assert.equal(r.screen.match(/Login refused/g)?.length, 2, r.screen);
     assert.ok(!/not-her-password|still-not-it|kates-password/.test(r.screen), 'no password is ever shown');
@@ -68,15 +77,18 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
 
   test('three wrong passwords give up with the login error and its exit status', async () => {
     await runLpf([server.address, '-list'], { env: asUser('kim', 'kims-password', true) });
-    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
-      { expect: /Do you have an account\?/, answer: 'y' },
-      { expect: /User name/, answer: 'kim' },
-      { expect: /Password:/, answer: 'wrong-1' },
-      { expect: /Login refused[\s\S]*User name/, answer: '' },
-      { expect: /Password:/, answer: 'wrong-2' },
-      { expect: /Login refused[\s\S]*User name/, answer: '' },
-      { expect: /Password:/, answer: 'wrong-3' },
-    ]);
+    const r = await runInPty(
+      [process.execPath, LPF, server.address, '-list'],
+      [
+        { expect: /Do you have an account\?/, answer: 'y' },
+        { expect: /User name/, answer: 'kim' },
+        { expect: /Password:/, answer: 'wrong-1' },
+        { expect: /Login refused[\s\S]*User name/, answer: '' },
+        { expect: /Password:/, answer: 'wrong-2' },
+        { expect: /Login refused[\s\S]*User name/, answer: '' },
+        { expect: /Password:/, answer: 'wrong-3' },
+      ],
+    );
     assert.equal(r.code, 6, r.screen); // LPF_ERR_AUTH
     assert.equal(r.screen.match(/Login refused/g)?.length, 2, r.screen);
     assert.match(r.screen, /lpf: error: wrong user name or password \[LPF_ERR_AUTH\]/);
@@ -90,14 +102,17 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
   });
 
   test('mismatched passwords at registration are asked again', async () => {
-    const r = await runInPty([process.execPath, LPF, server.address, '-list'], [
-      { expect: /Do you have an account\?/, answer: 'n' },
-      { expect: /User name/, answer: 'liam' },
-      { expect: /Password:/, answer: 'first-try' },
-      { expect: /Password again/, answer: 'typo-try' },
-      { expect: /did not match[\s\S]*Password:/, answer: 'second-try' },
-      { expect: /Password again/, answer: 'second-try' },
-    ]);
+    const r = await runInPty(
+      [process.execPath, LPF, server.address, '-list'],
+      [
+        { expect: /Do you have an account\?/, answer: 'n' },
+        { expect: /User name/, answer: 'liam' },
+        { expect: /Password:/, answer: 'first-try' },
+        { expect: /Password again/, answer: 'typo-try' },
+        { expect: /did not match[\s\S]*Password:/, answer: 'second-try' },
+        { expect: /Password again/, answer: 'second-try' },
+      ],
+    );
     assert.equal(r.code, 0, r.screen);
     assert.match(r.screen, /did not match/);
     assert.equal((await runLpf([server.address, '-list'], { env: asUser('liam', 'second-try') })).code, 0);
@@ -107,12 +122,16 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
     const config = await mkdtemp(join(tmpdir(), 'lpf-tofu-'));
     try {
       const env = { XDG_CONFIG_HOME: config };
-      const refused = await runInPty([process.execPath, LPF, server.address, '-ping'], [{ expect: /Trust this server/, answer: 'n' }], { env });
+      const refused = await runInPty([process.execPath, LPF, server.address, '-ping'], [{ expect: /Trust this server/, answer: 'n' }], {
+        env,
+      });
       assert.equal(refused.code, 12, refused.screen);
       assert.match(refused.screen, /SHA256:[0-9A-F:]{95}/);
       await assert.rejects(readFile(join(config, 'lpf', 'known_hosts')));
 
-      const trusted = await runInPty([process.execPath, LPF, server.address, '-ping'], [{ expect: /Trust this server/, answer: 'y' }], { env });
+      const trusted = await runInPty([process.execPath, LPF, server.address, '-ping'], [{ expect: /Trust this server/, answer: 'y' }], {
+        env,
+      });
       assert.equal(trusted.code, 0, trusted.screen);
       assert.match(trusted.screen, /pong/);
       assert.match(await readFile(join(config, 'lpf', 'known_hosts'), 'utf8'), new RegExp(`^127\\.0\\.0\\.1:${server.port} SHA256:`));
@@ -145,13 +164,16 @@ describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-
     const strict = await startServer({ args: ['--login-free-attempts', '0', '--login-delay', '60'] });
     try {
       assert.equal((await runLpf([strict.address, '-list'], { env: asUser('lou', 'lous-password', true) })).code, 0);
-      const r = await runInPty([process.execPath, LPF, strict.address, '-list'], [
-        { expect: /Do you have an account\?/, answer: 'y' },
-        { expect: /User name/, answer: 'lou' },
-        { expect: /Password:/, answer: 'wrong-1' },
-        { expect: /Login refused[\s\S]*User name/, answer: '' },
-        { expect: /Password:/, answer: 'lous-password' },
-      ]);
+      const r = await runInPty(
+        [process.execPath, LPF, strict.address, '-list'],
+        [
+          { expect: /Do you have an account\?/, answer: 'y' },
+          { expect: /User name/, answer: 'lou' },
+          { expect: /Password:/, answer: 'wrong-1' },
+          { expect: /Login refused[\s\S]*User name/, answer: '' },
+          { expect: /Password:/, answer: 'lous-password' },
+        ],
+      );
       assert.equal(r.code, 13, r.screen); // LPF_ERR_THROTTLED
       assert.match(r.screen, /lpf: error: too many failed logins; try again in \d+ s \[LPF_ERR_THROTTLED\]/);
       assert.equal(r.screen.match(/Login refused/g)?.length, 1, r.screen);

@@ -77,11 +77,17 @@ describe('login throttling, after the delay', () => {
       for (let i = 0; i < 3; i++) assert.equal(codeOf(await tryLogin(server.port, 'owner', `guess-${i}`)), 'LPF_ERR_AUTH');
       // However slow the machine, the 0.5 s window ends: polled (bounded), never waited out with a sleep.
       const replies: string[] = [];
-      await waitFor(async () => {
-        replies.push(codeOf(await tryLogin(server.port, 'owner', 'the-right-password')));
-        return replies.at(-1) === 'authed';
-      }, { what: 'the owner logs in after the delay' });
-      assert.ok(replies.slice(0, -1).every((c) => c === 'LPF_ERR_THROTTLED'), replies.join(','));
+      await waitFor(
+        async () => {
+          replies.push(codeOf(await tryLogin(server.port, 'owner', 'the-right-password')));
+          return replies.at(-1) === 'authed';
+        },
+        { what: 'the owner logs in after the delay' },
+      );
+      assert.ok(
+        replies.slice(0, -1).every((c) => c === 'LPF_ERR_THROTTLED'),
+        replies.join(','),
+      );
     } finally {
       await server.stop();
     }
@@ -208,7 +214,7 @@ describe('sizes, quotas and symlinks', () => {
     await rm(join(userDir, 'link'));
   });
 
-  test("a user folder replaced by a link to another folder is refused", async () => {
+  test('a user folder replaced by a link to another folder is refused', async () => {
     await runLpf([server.address, '-list'], { env: asUser('rita', 'rita-password', true) });
     const elsewhere = join(dir.path, 'elsewhere');
     await mkdir(elsewhere);
@@ -240,12 +246,17 @@ describe('kept partial uploads and the quota', () => {
       };
       await waitFor(async () => (await held()) >= 6 * MiB, { what: 'the server has written the 6 MiB sent' });
       first.close();
-      await waitFor(() => server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), { what: 'the upload is kept' });
+      await waitFor(() => server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), {
+        what: 'the upload is kept',
+      });
 
       await writeFile(join(dir.path, 'seven'), Buffer.alloc(7 * MiB, 2));
       const refused = await runLpf([server.address, '-upload', join(dir.path, 'seven')], { env: asUser('paula', 'paula-password') });
       assert.equal(refused.code, 13, refused.stderr);
-      assert.match(refused.stderr, /not enough room in your storage quota: 7340032 bytes needed, \d+ of 12582912 free; \d+ bytes of it are held by cut-off uploads kept for a resume.*\[LPF_ERR_QUOTA\]/);
+      assert.match(
+        refused.stderr,
+        /not enough room in your storage quota: 7340032 bytes needed, \d+ of 12582912 free; \d+ bytes of it are held by cut-off uploads kept for a resume.*\[LPF_ERR_QUOTA\]/,
+      );
 
       const again = await RawPeer.session(server.port, 'paula', 'paula-password', false);
       again.send({ type: 'upload', name: 'big.bin', size: 10 * MiB, key: 'big-key' });
@@ -281,11 +292,17 @@ describe('special files in a user folder', () => {
       for (const peer of peers) {
         const answer = await peer.next(); // at most 20 s
         assert.ok(answer.type === 'error' && answer.code === 'LPF_ERR_NOT_FOUND', JSON.stringify(answer));
-        assert.match(answer.message, /^"pipe" is not a regular file \(a link, a pipe or a device placed on the server\): only regular files and folders are served$/);
+        assert.match(
+          answer.message,
+          /^"pipe" is not a regular file \(a link, a pipe or a device placed on the server\): only regular files and folders are served$/,
+        );
       }
       const dir = await tempDir();
       try {
-        const download = await runLpf([server.address, '-download', 'pipe', '--to', join(dir.path, 'got')], { env: asUser('alice', 'alice-password'), ...bounded });
+        const download = await runLpf([server.address, '-download', 'pipe', '--to', join(dir.path, 'got')], {
+          env: asUser('alice', 'alice-password'),
+          ...bounded,
+        });
         assert.equal(download.code, 7, download.stderr);
         assert.match(download.stderr, /LPF_ERR_NOT_FOUND/);
       } finally {
@@ -297,7 +314,10 @@ describe('special files in a user folder', () => {
     } finally {
       for (const peer of peers) peer.close();
       // Frees a server that did open the FIFO (the bug), so that it can stop: a writer end releases its readers.
-      await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((h) => h.close(), () => {});
+      await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+        (h) => h.close(),
+        () => {},
+      );
       await server.stop('SIGKILL');
     }
   });

@@ -74,7 +74,10 @@ describe('many files, safely', () => {
     assert.match(r.stderr, /2 of 4 could not be uploaded/);
     assert.match(r.stderr, /d63\/no\.txt cannot be uploaded: .*65 names deep/);
     assert.match(r.stderr, /d63\/d64 cannot be uploaded: .*65 names deep/);
-    assert.equal(await readFile(stored(['deep', ...folders.slice(0, 62), 'ok.txt'].join('/')), 'utf8'), 'deep/ + 62 folders + ok.txt: 64 names');
+    assert.equal(
+      await readFile(stored(['deep', ...folders.slice(0, 62), 'ok.txt'].join('/')), 'utf8'),
+      'deep/ + 62 folders + ok.txt: 64 names',
+    );
     assert.equal(await readFile(stored('deep/top.txt'), 'utf8'), 'top');
   });
 
@@ -102,7 +105,10 @@ describe('many files, safely', () => {
 
     const tree = await runLpf([server.address, '-upload', '-r', folder], { env: ann });
     assert.equal(tree.code, 14, tree.stderr);
-    assert.match(tree.stderr, new RegExp(`unicode/${NFC} and .*unicode/${NFD} would both be remote "unicode/${NFC}"; .*${NFC} was not uploaded`));
+    assert.match(
+      tree.stderr,
+      new RegExp(`unicode/${NFC} and .*unicode/${NFD} would both be remote "unicode/${NFC}"; .*${NFC} was not uploaded`),
+    );
     assert.match(tree.stderr, /1 of 3 could not be uploaded/);
     // Names sort in code-unit order, so the NFD one ("e" + accent) comes first and is the one sent.
     assert.equal(await readFile(stored(`unicode/${NFC}`), 'utf8'), 'decomposed');
@@ -171,7 +177,10 @@ describe('many files, safely', () => {
     await mkdir(deep, { recursive: true });
     const cramped = await runLpf([server.address, '-download', '-r', 'long', '--to', `${deep}/`], { env: ann });
     assert.equal(cramped.code, 9, cramped.stderr);
-    assert.match(cramped.stderr, /cannot create .*L{251}\.bin: the name or path is too long for the local file system \[LPF_ERR_LOCAL_IO\]/);
+    assert.match(
+      cramped.stderr,
+      /cannot create .*L{251}\.bin: the name or path is too long for the local file system \[LPF_ERR_LOCAL_IO\]/,
+    );
     assert.match(cramped.stderr, /1 of 3 could not be downloaded/);
     assert.deepEqual((await readdir(join(deep, 'long'))).sort(), [near, 'z'].sort(), 'the others are there, and no side file is left');
   });

@@ -178,6 +178,7 @@ describe('pipelined transfers of mixed sizes', () => {
     const back = join(dir.path, 'mix-back');
     const down = await runLpf([server.address, '-download', 'mix', '-r', '--to', back], { env });
     assert.equal(down.code, 0, down.stderr);
-    for (const [i] of sizes.entries()) assert.deepEqual(await readFile(join(back, `m${i}.bin`)), await readFile(sources[i] as string), `m${i}.bin`);
+    for (const [i] of sizes.entries())
+      assert.deepEqual(await readFile(join(back, `m${i}.bin`)), await readFile(sources[i] as string), `m${i}.bin`);
   });
 });

@@ -14,7 +14,14 @@ const MiB = 1024 * 1024;
 async function waitForBytes(dir: string, bytes: number, timeoutMs = 30_000): Promise<void> {
   const reached = async () => {
     const names = await readdir(dir).catch(() => [] as string[]);
-    const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      names.map((n) =>
+        stat(join(dir, n)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     return sizes.some((s) => s >= bytes);
   };
   await waitFor(reached, { what: `a file in ${dir} reaches ${bytes} bytes`, timeoutMs, everyMs: 2 });
@@ -48,7 +55,10 @@ describe('resume', () => {
     const cut = await upload;
     assert.equal(cut.code, 4, cut.stderr);
     await assert.rejects(stat(join(root, 'files', 'rhea', 'big.bin')), 'no file under the final name');
-    assert.ok((await readdir(join(root, 'partial', 'rhea'))).some((n) => n.endsWith('.part')), 'the partial is kept');
+    assert.ok(
+      (await readdir(join(root, 'partial', 'rhea'))).some((n) => n.endsWith('.part')),
+      'the partial is kept',
+    );
 
     server = await startServer({ root });
     try {
@@ -82,7 +92,11 @@ describe('resume', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.ok(resumedBytes(again.stdout) > 0, again.stdout);
       assert.equal(await sha256File(target), await sha256File(big));
-      assert.deepEqual((await readdir(dir.path)).filter((n) => n.includes('lpf-part')), [], 'partial files cleaned up');
+      assert.deepEqual(
+        (await readdir(dir.path)).filter((n) => n.includes('lpf-part')),
+        [],
+        'partial files cleaned up',
+      );
     } finally {
       await server.stop();
     }
@@ -162,25 +176,38 @@ describe('corruption in flight (a proxy that flips one byte)', () => {
     const file = join(dir.path, 'up.bin');
     await writeRandomFile(file, 10 * MiB);
     flip = { direction: 'up', at: 3 * MiB + 1000 }; // inside a DATA payload, not a frame header
-    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, '--to', 'up.bin', '--plain'], { env: asUser('cora', 'coras-password') });
+    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, '--to', 'up.bin', '--plain'], {
+      env: asUser('cora', 'coras-password'),
+    });
     assert.equal(r.code, 11, r.stderr);
     assert.match(r.stderr, /LPF_ERR_CHECKSUM/);
     await assert.rejects(stat(join(server.root, 'files', 'cora', 'up.bin')));
     // The damaged partial is not kept for a resume.
-    await waitFor(async () => (await readdir(join(server.root, 'partial', 'cora'))).length === 0, { what: 'the damaged partial is removed' });
+    await waitFor(async () => (await readdir(join(server.root, 'partial', 'cora'))).length === 0, {
+      what: 'the damaged partial is removed',
+    });
   });
 
   test('a flipped byte in a download is detected, reported, and no file appears', async () => {
     const file = join(dir.path, 'down.bin');
     await writeRandomFile(file, 10 * MiB);
     flip = { direction: 'up', at: Number.MAX_SAFE_INTEGER };
-    assert.equal((await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, '--to', 'down.bin', '--plain'], { env: asUser('cora', 'coras-password') })).code, 0);
+    assert.equal(
+      (await runLpf([`127.0.0.1:${proxyPort}`, '-upload', file, '--to', 'down.bin', '--plain'], { env: asUser('cora', 'coras-password') }))
+        .code,
+      0,
+    );
     flip = { direction: 'down', at: 5 * MiB + 777 };
     const target = join(dir.path, 'got.bin');
-    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-download', 'down.bin', '--to', target, '--plain'], { env: asUser('cora', 'coras-password') });
+    const r = await runLpf([`127.0.0.1:${proxyPort}`, '-download', 'down.bin', '--to', target, '--plain'], {
+      env: asUser('cora', 'coras-password'),
+    });
     assert.equal(r.code, 11, r.stderr);
     await assert.rejects(stat(target));
-    assert.deepEqual((await readdir(dir.path)).filter((n) => n.includes('lpf-part')), []);
+    assert.deepEqual(
+      (await readdir(dir.path)).filter((n) => n.includes('lpf-part')),
+      [],
+    );
   });
 });
 
@@ -213,7 +240,9 @@ describe('stale partials and concurrent writers', () => {
       const b = join(dir.path, 'b.bin');
       await writeRandomFile(a, 30 * MiB);
       await writeRandomFile(b, 30 * MiB + 1);
-      const [ra, rb] = await Promise.all([a, b].map((f) => runLpf([server.address, '-upload', f, '--to', 'same.bin'], { env: asUser('jo', 'jos-password') })));
+      const [ra, rb] = await Promise.all(
+        [a, b].map((f) => runLpf([server.address, '-upload', f, '--to', 'same.bin'], { env: asUser('jo', 'jos-password') })),
+      );
       assert.equal(ra?.code, 0, ra?.stderr);
       assert.equal(rb?.code, 0, rb?.stderr);
       const stored = await sha256File(join(server.root, 'files', 'jo', 'same.bin'));
@@ -238,7 +267,9 @@ describe('stale partials and concurrent writers', () => {
       assert.match(list.stdout, new RegExp(`9  \\S+ \\S+  ${printed}  doc\\.txt`));
       // One block: the checksum is SHA-256 of the block's SHA-256.
       const { createHash } = await import('node:crypto');
-      const block = createHash('sha256').update(await readFile(file)).digest();
+      const block = createHash('sha256')
+        .update(await readFile(file))
+        .digest();
       assert.equal(printed, createHash('sha256').update(block).digest('hex'));
     } finally {
       await server.stop();

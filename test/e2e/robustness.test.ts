@@ -86,7 +86,24 @@ describe('robustness', () => {
   });
 
   test('names are checked on the server too, whatever the client sends', async () => {
-    for (const name of ['../escape', '..', 'a/../b', 'a/./b', 'ok/..', 'a\\b', 'nul\u0000byte', '', '/', 'x'.repeat(256), `${'d/'.repeat(65)}x`, '..\\..\\windows', 'C:\\Windows\\x', '\\\\server\\share', 'ok\u0085', '\u202e'.repeat(300)]) {
+    for (const name of [
+      '../escape',
+      '..',
+      'a/../b',
+      'a/./b',
+      'ok/..',
+      'a\\b',
+      'nul\u0000byte',
+      '',
+      '/',
+      'x'.repeat(256),
+      `${'d/'.repeat(65)}x`,
+      '..\\..\\windows',
+      'C:\\Windows\\x',
+      '\\\\server\\share',
+      'ok\u0085',
+      '\u202e'.repeat(300),
+    ]) {
       const peer = await RawPeer.session(server.port, 'mallory', 'pw', false);
       peer.send({ type: 'upload', name, size: 1 });
       const reply = await peer.next();
@@ -128,9 +145,12 @@ describe('robustness', () => {
     // All in one write: the server must stop reading at the first byte too many.
     peer.writeRaw(
       Buffer.concat([
-        encodeDataHeader(2), Buffer.from('ab'),
-        encodeDataHeader(2), Buffer.from('cd'),
-        encodeDataHeader(2), Buffer.from('ef'),
+        encodeDataHeader(2),
+        Buffer.from('ab'),
+        encodeDataHeader(2),
+        Buffer.from('cd'),
+        encodeDataHeader(2),
+        Buffer.from('ef'),
         encodeMessage({ type: 'end', sha256: '0'.repeat(64) }),
       ]),
     );
@@ -159,7 +179,14 @@ describe('robustness', () => {
     const started = async () => {
       if (child.exitCode !== null) assert.fail('upload never started');
       const parts = await readdir(partialDir).catch(() => [] as string[]);
-      const sizes = await Promise.all(parts.map((p) => stat(join(partialDir, p)).then((s) => s.size, () => 0)));
+      const sizes = await Promise.all(
+        parts.map((p) =>
+          stat(join(partialDir, p)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
       return sizes.some((s) => s > 0);
     };
     await waitFor(started, { what: 'some bytes reach the server', everyMs: 5 });
@@ -201,7 +228,9 @@ describe('robustness', () => {
     const list = await runLpf([server.address, '-list'], { env: asUser('mallory', 'pw') });
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /ancient\.txt/);
-    const down = await runLpf([server.address, '-download', 'ancient.txt', '--to', join(dir.path, 'ancient')], { env: asUser('mallory', 'pw') });
+    const down = await runLpf([server.address, '-download', 'ancient.txt', '--to', join(dir.path, 'ancient')], {
+      env: asUser('mallory', 'pw'),
+    });
     assert.equal(down.code, 0, down.stderr);
   });
 });

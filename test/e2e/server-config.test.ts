@@ -58,7 +58,9 @@ describe('lpf-server configuration file', () => {
     assert.match(fileOnly.stderr, /at least 20 characters/);
     const envBeatsFile = await users(root, ['add', 'skyler', '--config', file], password, { LPF_MIN_PASSWORD: '10' });
     assert.match(envBeatsFile.stderr, /at least 10 characters/);
-    const flagBeatsEnv = await users(root, ['add', 'skyler', '--config', file, '--min-password', '5'], password, { LPF_MIN_PASSWORD: '10' });
+    const flagBeatsEnv = await users(root, ['add', 'skyler', '--config', file, '--min-password', '5'], password, {
+      LPF_MIN_PASSWORD: '10',
+    });
     assert.equal(flagBeatsEnv.code, 0, flagBeatsEnv.stderr);
     // The file's root (relative to the file) is where the account went.
     assert.match((await runServerCli(['users', 'list', '--config', file])).stdout, /^skyler$/m);
@@ -82,7 +84,10 @@ describe('lpf-server configuration file', () => {
       assert.match(r.stderr, message);
       assert.match(r.stderr, /\[LPF_ERR_USAGE\]/);
     }
-    const missing = await runServerCli(['--root', join(dir, 'unused'), '--host', '127.0.0.1'], { env: { LPF_CONFIG: join(dir, 'missing.toml') }, timeoutMs: 10_000 });
+    const missing = await runServerCli(['--root', join(dir, 'unused'), '--host', '127.0.0.1'], {
+      env: { LPF_CONFIG: join(dir, 'missing.toml') },
+      timeoutMs: 10_000,
+    });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read the configuration file .*missing\.toml/);
   });

@@ -95,11 +95,15 @@ describe('sessions at a terminal', { skip: !hasScript() && 'util-linux script is
     const client = await freshClient(server);
     try {
       await runLpf([server.address, '-list'], { env: asUser('tess', 'tess-password', true) });
-      const first = await runInPty([process.execPath, LPF, server.address, '-list'], [
-        { expect: /Do you have an account\?/, answer: 'y' },
-        { expect: /User name/, answer: 'tess' },
-        { expect: /Password:/, answer: 'tess-password' },
-      ], { env: client.env });
+      const first = await runInPty(
+        [process.execPath, LPF, server.address, '-list'],
+        [
+          { expect: /Do you have an account\?/, answer: 'y' },
+          { expect: /User name/, answer: 'tess' },
+          { expect: /Password:/, answer: 'tess-password' },
+        ],
+        { env: client.env },
+      );
       assert.equal(first.code, 0, first.screen);
       for (let i = 0; i < 3; i++) {
         const again = await runInPty([process.execPath, LPF, server.address, '-list'], [], { env: client.env });
@@ -107,11 +111,15 @@ describe('sessions at a terminal', { skip: !hasScript() && 'util-linux script is
         assert.doesNotMatch(again.screen, /Do you have an account/);
       }
       assert.equal((await runInPty([process.execPath, LPF, server.address, '-logout'], [], { env: client.env })).code, 0);
-      const asked = await runInPty([process.execPath, LPF, server.address, '-list'], [
-        { expect: /Do you have an account\?/, answer: 'y' },
-        { expect: /User name/, answer: 'tess' },
-        { expect: /Password:/, answer: 'tess-password' },
-      ], { env: client.env });
+      const asked = await runInPty(
+        [process.execPath, LPF, server.address, '-list'],
+        [
+          { expect: /Do you have an account\?/, answer: 'y' },
+          { expect: /User name/, answer: 'tess' },
+          { expect: /Password:/, answer: 'tess-password' },
+        ],
+        { env: client.env },
+      );
       assert.equal(asked.code, 0, asked.screen);
       assert.match(asked.screen, /Do you have an account/);
     } finally {

@@ -11,7 +11,14 @@ import { waitFor } from '../helpers/wait-for.js';
 async function waitForPartialData(dir: string, timeoutMs: number): Promise<void> {
   const started = async () => {
     const parts = await readdir(dir).catch(() => [] as string[]);
-    const sizes = await Promise.all(parts.map((p) => stat(join(dir, p)).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      parts.map((p) =>
+        stat(join(dir, p)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     return sizes.some((s) => s > 0);
   };
   await waitFor(started, { what: 'the upload starts', timeoutMs, everyMs: 5 });

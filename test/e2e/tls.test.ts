@@ -11,7 +11,11 @@ import { asUser, runLpf, startServer, tempDir } from '../helpers/processes.js';
 /** Runs with a known_hosts of its own, so each test starts as a client that has never met a server. */
 async function freshConfig(): Promise<{ env: Record<string, string>; knownHosts: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'lpf-tls-config-'));
-  return { env: { XDG_CONFIG_HOME: dir }, knownHosts: join(dir, 'lpf', 'known_hosts'), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    env: { XDG_CONFIG_HOME: dir },
+    knownHosts: join(dir, 'lpf', 'known_hosts'),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 describe('TLS identity and trust on first use', () => {
@@ -166,25 +170,32 @@ describe('what an eavesdropper on the path sees', () => {
   after(() => dir.cleanup());
 
   for (const plain of [false, true]) {
-    test(plain ? 'with --plain, the password and the content are visible (the proxy works)' : 'neither the password nor the file content crosses in clear', async () => {
-      const server = await startServer(plain ? { args: ['--plain'] } : {});
-      const port = await startProxy(server.port);
-      const password = `pw-${plain ? 'plain' : 'tls'}-XYZZY-4242`;
-      const content = `the file content ${'PLUGH-'.repeat(50)}`;
-      const file = join(dir.path, `secret-${plain}`);
-      await writeFile(file, content);
-      try {
-        const flags = plain ? ['--plain'] : [];
-        const r = await runLpf([`127.0.0.1:${port}`, '-upload', file, '--to', 'secret.txt', ...flags], { env: asUser('watched', password, true) });
-        assert.equal(r.code, 0, r.stderr);
-        const wire = Buffer.concat(captured);
-        assert.ok(wire.length > content.length, 'the proxy saw the traffic');
-        assert.equal(wire.includes(password), plain);
-        assert.equal(wire.includes('PLUGH-PLUGH-'), plain);
-      } finally {
-        await new Promise((r) => proxy.close(r));
-        await server.stop();
-      }
-    });
+    test(
+      plain
+        ? 'with --plain, the password and the content are visible (the proxy works)'
+        : 'neither the password nor the file content crosses in clear',
+      async () => {
+        const server = await startServer(plain ? { args: ['--plain'] } : {});
+        const port = await startProxy(server.port);
+        const password = `pw-${plain ? 'plain' : 'tls'}-XYZZY-4242`;
+        const content = `the file content ${'PLUGH-'.repeat(50)}`;
+        const file = join(dir.path, `secret-${plain}`);
+        await writeFile(file, content);
+        try {
+          const flags = plain ? ['--plain'] : [];
+          const r = await runLpf([`127.0.0.1:${port}`, '-upload', file, '--to', 'secret.txt', ...flags], {
+            env: asUser('watched', password, true),
+          });
+          assert.equal(r.code, 0, r.stderr);
+          const wire = Buffer.concat(captured);
+          assert.ok(wire.length > content.length, 'the proxy saw the traffic');
+          assert.equal(wire.includes(password), plain);
+          assert.equal(wire.includes('PLUGH-PLUGH-'), plain);
+        } finally {
+          await new Promise((r) => proxy.close(r));
+          await server.stop();
+        }
+      },
+    );
   }
 });

@@ -68,7 +68,10 @@ describe('transfers', () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(await readFile(target, 'utf8'), 'new content');
     // No temporary files left beside it.
-    assert.deepEqual((await readdir(dir.path)).filter((n) => n.includes('lpf-part')), []);
+    assert.deepEqual(
+      (await readdir(dir.path)).filter((n) => n.includes('lpf-part')),
+      [],
+    );
   });
 
   test('an upload replaces an existing remote file', async () => {

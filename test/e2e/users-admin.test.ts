@@ -24,7 +24,11 @@ async function freshClient(server: RunningServer): Promise<{ env: Record<string,
   return { env, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 describe('lpf-server users, beside a running server', () => {
   let server: RunningServer;
@@ -43,7 +47,10 @@ describe('lpf-server users, beside a running server', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.ok(list.stdout.split('\n').includes('neo'), list.stdout);
     const json = JSON.parse((await users(server.root, ['list', '--json'])).stdout) as { name: string; sessions: number }[];
-    assert.deepEqual(json.find((u) => u.name === 'neo'), { name: 'neo', sessions: 0 });
+    assert.deepEqual(
+      json.find((u) => u.name === 'neo'),
+      { name: 'neo', sessions: 0 },
+    );
     assert.equal((await stat(join(server.root, 'users.txt'))).mode & 0o777, 0o600);
   });
 
@@ -53,7 +60,10 @@ describe('lpf-server users, beside a running server', () => {
     try {
       assert.equal((await runLpf([server.address, '-login'], { env: { ...client.env, ...asUser('trinity', 'old-password') } })).code, 0);
       assert.equal((await runLpf([server.address, '-list'], { env: client.env })).code, 0, 'the session works before');
-      const saved = JSON.parse(await readFile(join(client.env.XDG_CONFIG_HOME as string, 'lpf', 'sessions.json'), 'utf8')) as Record<string, { token: string }>;
+      const saved = JSON.parse(await readFile(join(client.env.XDG_CONFIG_HOME as string, 'lpf', 'sessions.json'), 'utf8')) as Record<
+        string,
+        { token: string }
+      >;
       const token = Object.values(saved)[0]?.token as string;
       assert.ok(token);
 
@@ -202,7 +212,7 @@ describe('live connections of an account changed by lpf-server users', () => {
   });
   after(() => server.stop());
 
-  test('passwd and remove end the account\'s live connections at once with a clear error; others go on', async () => {
+  test("passwd and remove end the account's live connections at once with a clear error; others go on", async () => {
     const byPassword = await RawPeer.session(server.port, 'smith', 'smith-old-pw', true);
     const { peer: withSession, token } = await loginWithSession(server.port, 'smith', 'smith-old-pw');
     const byToken = await loginWithToken(server.port, token);
@@ -237,7 +247,8 @@ describe('live connections of an account changed by lpf-server users', () => {
       // Replaced whole, as a careful admin would (a file rewritten in place is acted upon once settled: test/unit/login-watch.test.ts).
       await writeFile(`${path}.edited`, lines.join('\n'));
       await rename(`${path}.edited`, path);
-      for (const peer of [withSession, byToken]) await assertEndedWith(peer, 'LPF_ERR_SESSION', /your session was ended on the server; log in again/);
+      for (const peer of [withSession, byToken])
+        await assertEndedWith(peer, 'LPF_ERR_SESSION', /your session was ended on the server; log in again/);
       await assertAlive(other.peer, 4);
     } finally {
       for (const peer of [withSession, byToken, other.peer]) peer.close();
@@ -253,8 +264,15 @@ describe('a damaged accounts file', () => {
     let server = await startServer({ root });
     try {
       await writeFile(join(dir, 'diary.txt'), 'dear diary');
-      assert.equal((await runLpf([server.address, '-upload', join(dir, 'diary.txt')], { env: asUser('alice', 'alice-password', true) })).code, 0);
-      for (const [user, password] of [['bob', 'bob-first-pw'], ['other', 'bob-second-pw'], ['carol', 'carol-password']]) {
+      assert.equal(
+        (await runLpf([server.address, '-upload', join(dir, 'diary.txt')], { env: asUser('alice', 'alice-password', true) })).code,
+        0,
+      );
+      for (const [user, password] of [
+        ['bob', 'bob-first-pw'],
+        ['other', 'bob-second-pw'],
+        ['carol', 'carol-password'],
+      ]) {
         assert.equal((await runLpf([server.address, '-list'], { env: asUser(user as string, password as string, true) })).code, 0);
       }
       await server.stop();
@@ -289,7 +307,10 @@ describe('a damaged accounts file', () => {
       const edited = (await readFile(accountsPath, 'utf8')).replace(/^carol:scrypt:/m, 'carol:bcrypt:');
       await writeFile(accountsPath, edited);
       assert.equal((await runLpf([server.address, '-list'], { env: asUser('carol', 'carol-password') })).code, 6);
-      assert.ok(server.logs.some((l) => l.level === 40 && l.user === 'carol' && l.problem === 'damaged'), 'the reload is logged');
+      assert.ok(
+        server.logs.some((l) => l.level === 40 && l.user === 'carol' && l.problem === 'damaged'),
+        'the reload is logged',
+      );
 
       // The admin repairs alice's account: she gets her files back.
       assert.equal((await users(root, ['passwd', 'alice'], 'alice-new-password')).code, 0);
@@ -308,10 +329,14 @@ describe('a damaged accounts file', () => {
  * full disk an unprivileged test can make: writes to regular files fail (EFBIG) past the limit.
  */
 function usersAddOnFullDisk(root: string, user: string, blocks: number): Promise<RunResult> {
-  const child = spawn('sh', ['-c', `ulimit -f ${blocks}; exec "$0" "$@"`, process.execPath, LPF_SERVER, 'users', 'add', user, '--root', root, '--password-stdin'], {
-    env: cleanEnv(),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'sh',
+    ['-c', `ulimit -f ${blocks}; exec "$0" "$@"`, process.execPath, LPF_SERVER, 'users', 'add', user, '--root', root, '--password-stdin'],
+    {
+      env: cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   child.stdin.end('a-long-enough-password\n');
   return collect(child, 30_000);
 }
@@ -351,7 +376,10 @@ describe('lpf-server users at a terminal', { skip: !hasScript() && 'util-linux s
       assert.equal(add.code, 0, add.screen);
       assert.doesNotMatch(add.screen, /cookies-and-tea/, 'the password is not echoed');
       assert.match(add.screen, /added user "oracle"/);
-      const remove = await runInPty([process.execPath, LPF_SERVER, 'users', 'remove', 'oracle', '--root', root], [{ expect: /Remove the user "oracle"/, answer: 'y' }]);
+      const remove = await runInPty(
+        [process.execPath, LPF_SERVER, 'users', 'remove', 'oracle', '--root', root],
+        [{ expect: /Remove the user "oracle"/, answer: 'y' }],
+      );
       assert.equal(remove.code, 0, remove.screen);
       assert.equal(parseAccounts(await readFile(join(root, 'users.txt'), 'utf8')).size, 0);
     } finally {

@@ -19,7 +19,7 @@ export interface TestPki {
 
 export async function makeTestPki(): Promise<TestPki> {
   const now = Date.now();
-  const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
+  const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: 'CN=lpf test CA',
@@ -27,9 +27,12 @@ export async function makeTestPki(): Promise<TestPki> {
     notAfter: new Date(now + 86_400_000),
     keys: caKeys,
     signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
-  const serverKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
+  const serverKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
     subject: 'CN=127.0.0.1',

@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 export async function writeRandomFile(path: string, size: number): Promise<void> {
   const handle = await open(path, 'w');
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const n = Math.min(4 * 1024 * 1024, size - written);
       await handle.write(randomBytes(n));
       written += n;

@@ -41,7 +41,9 @@ export async function startHoldingProxy(serverPort: number): Promise<HoldingProx
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   });
-  const port = await new Promise<number>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve((proxy.address() as { port: number }).port)));
+  const port = await new Promise<number>((resolve) =>
+    proxy.listen(0, '127.0.0.1', () => resolve((proxy.address() as { port: number }).port)),
+  );
   return {
     address: `127.0.0.1:${port}`,
     holdAfter: (bytes) => new Promise<void>((reached) => (hold = { after: bytes, reached })),

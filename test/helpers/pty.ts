@@ -26,7 +26,11 @@ function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-export function runInPty(argv: string[], dialogue: Dialogue[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<PtyResult> {
+export function runInPty(
+  argv: string[],
+  dialogue: Dialogue[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<PtyResult> {
   const child = spawn('script', ['-qfec', argv.map(shellQuote).join(' '), '/dev/null'], {
     env: cleanEnv({ TERM: 'xterm-256color', ...options.env }),
     cwd: options.cwd,

@@ -27,10 +27,12 @@ export class RawPeer {
     });
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', () => {});
-    this.closed = new Promise((resolve) => socket.once('close', () => {
-      this.#wake?.();
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.#wake?.();
+        resolve();
+      }),
+    );
   }
 
   /**
@@ -40,7 +42,9 @@ export class RawPeer {
   static connect(port: number, { plain = false } = {}): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
       const connected = () => resolve(new RawPeer(socket));
-      const socket = plain ? tcpConnect(port, '127.0.0.1', connected) : tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, connected);
+      const socket = plain
+        ? tcpConnect(port, '127.0.0.1', connected)
+        : tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, connected);
       socket.once('error', reject);
     });
   }

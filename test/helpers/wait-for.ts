@@ -15,7 +15,10 @@ export interface WaitOptions {
  * Resolves with the first truthy value `condition` returns, trying it at once and then every `everyMs`;
  * rejects naming `what` once `timeoutMs` has passed.
  */
-export async function waitFor<T>(condition: () => T | Promise<T>, { what, timeoutMs = 20_000, everyMs = 50 }: WaitOptions): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  { what, timeoutMs = 20_000, everyMs = 50 }: WaitOptions,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();

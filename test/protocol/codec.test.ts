@@ -363,7 +363,10 @@ describe('rejections', () => {
       },
       data: () => {},
     });
-    assert.throws(() => decoder.push(encodeMessage(SAMPLES.ping)), (err) => err === boom);
+    assert.throws(
+      () => decoder.push(encodeMessage(SAMPLES.ping)),
+      (err) => err === boom,
+    );
     assert.throws(() => decoder.push(encodeMessage(SAMPLES.ping)), isProtocolError);
   });
 });

@@ -73,7 +73,10 @@ test('any sequence of valid frames decodes to itself under any chunking', { time
   fc.assert(
     fc.property(fc.array(anyItem, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 60 }), (items, cuts) => {
       const stream = Buffer.concat(items.flatMap(encodeItem));
-      const chunks = splitAt(stream, cuts.map((c) => c % (stream.length + 1)));
+      const chunks = splitAt(
+        stream,
+        cuts.map((c) => c % (stream.length + 1)),
+      );
       assert.deepEqual(decodeChunks(chunks), expectedEvents(items));
     }),
     RUNS,
@@ -110,7 +113,10 @@ test('arbitrary bytes either decode or fail with LPF_ERR_PROTOCOL, never anythin
     fc.property(anyBytes, fc.array(fc.nat(), { maxLength: 20 }), (bytes, cuts) => {
       const { decoder, events } = recordingDecoder();
       let failed = false;
-      for (const chunk of splitAt(bytes, cuts.map((c) => c % (bytes.length + 1)))) {
+      for (const chunk of splitAt(
+        bytes,
+        cuts.map((c) => c % (bytes.length + 1)),
+      )) {
         try {
           decoder.push(chunk);
         } catch (err) {

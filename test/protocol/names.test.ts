@@ -21,7 +21,18 @@ const withCode = (code: ErrorCode) => (err: unknown) => err instanceof LpfError 
 
 describe('normalizeRemoteName', () => {
   test('accepts accents, CJK, emoji, spaces and dots inside a name', () => {
-    for (const name of ['résumé.pdf', '日本語のファイル.txt', '한국어', '🎉 party 🎂.png', 'my file (1).txt', ' x ', '.hidden', '...', 'a..b', 'a']) {
+    for (const name of [
+      'résumé.pdf',
+      '日本語のファイル.txt',
+      '한국어',
+      '🎉 party 🎂.png',
+      'my file (1).txt',
+      ' x ',
+      '.hidden',
+      '...',
+      'a..b',
+      'a',
+    ]) {
       assert.equal(normalizeRemoteName(name), name);
     }
   });
@@ -41,7 +52,20 @@ describe('normalizeRemoteName', () => {
   });
 
   test('refuses the bidirectional formatting characters, which reorder what a terminal shows', () => {
-    for (const c of ['\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069']) {
+    for (const c of [
+      '\u061c',
+      '\u200e',
+      '\u200f',
+      '\u202a',
+      '\u202b',
+      '\u202c',
+      '\u202d',
+      '\u202e',
+      '\u2066',
+      '\u2067',
+      '\u2068',
+      '\u2069',
+    ]) {
       assert.throws(() => normalizeRemoteName(`${c}cod.exe`), withCode('LPF_ERR_BAD_NAME'), JSON.stringify(c));
     }
     assert.equal(normalizeRemoteName('\u2065\u2029\u200d'), '\u2065\u2029\u200d', 'neighbours of the set stay allowed');
@@ -49,7 +73,10 @@ describe('normalizeRemoteName', () => {
 
   test('the refusal quotes the name with its control and bidi characters escaped, so the message reads as it is', () => {
     assert.equal(quoteName('\u202ecod.exe\u0085'), '"\\u202ecod.exe\\u0085"');
-    assert.throws(() => normalizeRemoteName('\u202ecod.exe'), (err: Error) => err.message.includes('"\\u202ecod.exe"') && !err.message.includes('\u202e'));
+    assert.throws(
+      () => normalizeRemoteName('\u202ecod.exe'),
+      (err: Error) => err.message.includes('"\\u202ecod.exe"') && !err.message.includes('\u202e'),
+    );
   });
 
   test('refuses NUL and control characters', () => {
@@ -135,7 +162,15 @@ describe('normalizeRemotePath', () => {
 
   test('depth and length are bounded', () => {
     assert.equal(normalizeRemotePath(Array(MAX_PATH_DEPTH).fill('d').join('/')).split('/').length, MAX_PATH_DEPTH);
-    assert.throws(() => normalizeRemotePath(Array(MAX_PATH_DEPTH + 1).fill('d').join('/')), withCode('LPF_ERR_BAD_NAME'));
+    assert.throws(
+      () =>
+        normalizeRemotePath(
+          Array(MAX_PATH_DEPTH + 1)
+            .fill('d')
+            .join('/'),
+        ),
+      withCode('LPF_ERR_BAD_NAME'),
+    );
     const long = Array(20).fill('x'.repeat(250)).join('/');
     assert.ok(Buffer.byteLength(long) > MAX_PATH_BYTES);
     assert.throws(() => normalizeRemotePath(long), withCode('LPF_ERR_BAD_NAME'));

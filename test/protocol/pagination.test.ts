@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LIST_PAGE_BYTES, LIST_PAGE_SIZE, MAX_CONTROL_PAYLOAD, encodeMessage, paginateEntries, type ListEntry } from '../../src/protocol/index.js';
+import {
+  LIST_PAGE_BYTES,
+  LIST_PAGE_SIZE,
+  MAX_CONTROL_PAYLOAD,
+  encodeMessage,
+  paginateEntries,
+  type ListEntry,
+} from '../../src/protocol/index.js';
 
 const entry = (name: string): ListEntry => ({ name, size: 2 ** 40, mtime: 1_800_000_000_000 });
 
@@ -11,7 +18,10 @@ test('an empty listing is one empty page', () => {
 test('pages keep every entry in order and respect the count limit', () => {
   const entries = Array.from({ length: 300 }, (_, i) => entry(`f${i}`));
   const pages = paginateEntries(entries, LIST_PAGE_SIZE, LIST_PAGE_BYTES);
-  assert.deepEqual(pages.map((p) => p.length), [128, 128, 44]);
+  assert.deepEqual(
+    pages.map((p) => p.length),
+    [128, 128, 44],
+  );
   assert.deepEqual(pages.flat(), entries);
 });
 

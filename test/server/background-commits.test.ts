@@ -185,7 +185,11 @@ describe('uploads stored in the background', () => {
       // 5 s. Unbounded, the server read on (and queued an answer for each ping) until it had them all.
       // (Polled: that the server stopped reading shows only as nothing happening; this sleep orders nothing.)
       let unsent = peer.socket.writableLength;
-      for (let still = Date.now(), deadline = Date.now() + 30_000; unsent > 0 && Date.now() - still < 5000 && Date.now() < deadline; await sleep(50)) {
+      for (
+        let still = Date.now(), deadline = Date.now() + 30_000;
+        unsent > 0 && Date.now() - still < 5000 && Date.now() < deadline;
+        await sleep(50)
+      ) {
         if (peer.socket.writableLength !== unsent) [unsent, still] = [peer.socket.writableLength, Date.now()];
       }
       assert.ok(unsent >= 1024 * 1024, `the server stopped reading: ${unsent} bytes still unsent`);

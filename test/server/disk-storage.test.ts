@@ -8,7 +8,6 @@ import { tempDir } from '../helpers/processes.js';
 /** These tests are about files, not checksums: any well-formed one will do. */
 const CHECKSUM = { sha256: '0'.repeat(64), digests: [] };
 
-
 test('an upload is invisible until committed, and abort leaves nothing', async () => {
   const dir = await tempDir();
   try {
@@ -24,7 +23,10 @@ test('an upload is invisible until committed, and abort leaves nothing', async (
     const aborted = await storage.createUpload('u', 'b.txt', { size: 7 });
     aborted.write(Buffer.from('partial'));
     await aborted.abort();
-    assert.deepEqual((await storage.list('u', '')).map((e) => e.name), ['a.txt']);
+    assert.deepEqual(
+      (await storage.list('u', '')).map((e) => e.name),
+      ['a.txt'],
+    );
     assert.deepEqual(await readdir(join(dir.path, 'partial', 'u')), []);
   } finally {
     await dir.cleanup();

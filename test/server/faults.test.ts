@@ -88,7 +88,10 @@ describe('storage faults', () => {
     const c = await client();
     const result = await c.upload(file, 'small.txt');
     assert.equal(result.size, 4);
-    assert.deepEqual((await c.list()).map((e) => e.name), ['small.txt']);
+    assert.deepEqual(
+      (await c.list()).map((e) => e.name),
+      ['small.txt'],
+    );
     c.close();
   });
 });

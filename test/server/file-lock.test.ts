@@ -50,7 +50,10 @@ test('four processes incrementing one counter under the lock lose no increment',
         });
       }`;
     const runs = Array.from({ length: 4 }, () =>
-      collect(spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] }), 60_000),
+      collect(
+        spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] }),
+        60_000,
+      ),
     );
     for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
     assert.equal(await readFile(counter, 'utf8'), '100');
@@ -79,11 +82,14 @@ test('a live holder makes others wait, then fail with LPF_ERR_LOCKED naming the 
   try {
     const path = join(dir.path, 'users.txt');
     await writeFile(`${path}.lock`, lockText(process.pid, Date.now()));
-    await assert.rejects(withFileLock(path, async () => 'ran', { timeoutMs: 100 }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'LPF_ERR_LOCKED');
-      assert.match(err.message, new RegExp(`users\\.txt\\.lock is held by process ${process.pid} on `));
-      return true;
-    });
+    await assert.rejects(
+      withFileLock(path, async () => 'ran', { timeoutMs: 100 }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'LPF_ERR_LOCKED');
+        assert.match(err.message, new RegExp(`users\\.txt\\.lock is held by process ${process.pid} on `));
+        return true;
+      },
+    );
     assert.ok(await stat(`${path}.lock`), "the holder's lock stays");
   } finally {
     await dir.cleanup();
@@ -106,7 +112,10 @@ test('a lock file of unknown content is judged by its age', async () => {
   try {
     const path = join(dir.path, 'users.txt');
     await writeFile(`${path}.lock`, 'made by hand');
-    await assert.rejects(withFileLock(path, async () => 'ran', { timeoutMs: 50, staleMs: 5000 }), { code: 'LPF_ERR_LOCKED' });
+    await assert.rejects(
+      withFileLock(path, async () => 'ran', { timeoutMs: 50, staleMs: 5000 }),
+      { code: 'LPF_ERR_LOCKED' },
+    );
     const old = new Date(Date.now() - 10_000);
     await utimes(`${path}.lock`, old, old);
     assert.equal(await withFileLock(path, async () => 'ran', { timeoutMs: 1000, staleMs: 5000 }), 'ran');

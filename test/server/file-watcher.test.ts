@@ -25,13 +25,18 @@ test('the poll checks even when no notification comes (file systems that send no
   let checks = 0;
   let running = 0;
   let overlapped = false;
-  const stop = watchFiles(dir.path, ['users.txt'], async () => {
-    overlapped ||= running > 0;
-    running++;
-    await new Promise((resolve) => setTimeout(resolve, 20)); // a slow check, so that a poll could overlap it: not ordering
-    running--;
-    checks++;
-  }, 5);
+  const stop = watchFiles(
+    dir.path,
+    ['users.txt'],
+    async () => {
+      overlapped ||= running > 0;
+      running++;
+      await new Promise((resolve) => setTimeout(resolve, 20)); // a slow check, so that a poll could overlap it: not ordering
+      running--;
+      checks++;
+    },
+    5,
+  );
   try {
     await waitFor(() => checks >= 3, { what: 'the poll runs the check' });
     assert.equal(overlapped, false);

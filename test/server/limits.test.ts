@@ -90,15 +90,12 @@ describe('LoginThrottle', () => {
     assert.ok(throttle.waitFor(['user:a']) > 0);
   });
 
-  test(
-    'with no free attempts, the first delay is the base delay',
-    () => {
-      const { clock } = fakeClock();
-      const throttle = new LoginThrottle({ ...THROTTLE, freeAttempts: 0 }, clock);
-      throttle.failed(['user:a']);
-      assert.equal(throttle.waitFor(['user:a']), THROTTLE.baseDelayMs);
-    },
-  );
+  test('with no free attempts, the first delay is the base delay', () => {
+    const { clock } = fakeClock();
+    const throttle = new LoginThrottle({ ...THROTTLE, freeAttempts: 0 }, clock);
+    throttle.failed(['user:a']);
+    assert.equal(throttle.waitFor(['user:a']), THROTTLE.baseDelayMs);
+  });
 
   test('waitFor over several keys is the longest of their waits; unknown keys wait nothing', () => {
     const { clock } = fakeClock();
@@ -338,7 +335,8 @@ describe('QuotaKeeper', () => {
     const quota = keeper(storage, 100);
     await assert.rejects(quota.reserve('alice', 31, { path: 'other', request: { size: 31 } }), {
       code: 'LPF_ERR_QUOTA',
-      message: 'not enough room in your storage quota: 31 bytes needed, 30 of 100 free; 50 bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire',
+      message:
+        'not enough room in your storage quota: 31 bytes needed, 30 of 100 free; 50 bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire',
     });
     await quota.reserve('alice', 80, { path: 'big.iso', request: { size: 80, key: 'k' } });
   });
@@ -444,10 +442,7 @@ describe('parseSeconds', () => {
     }
   });
 
-  test(
-    'refuses a positive value that rounds to 0 ms',
-    () => {
-      assert.throws(() => parseSeconds('0.0001', '--idle-timeout'), { code: 'LPF_ERR_USAGE' });
-    },
-  );
+  test('refuses a positive value that rounds to 0 ms', () => {
+    assert.throws(() => parseSeconds('0.0001', '--idle-timeout'), { code: 'LPF_ERR_USAGE' });
+  });
 });

@@ -34,7 +34,13 @@ test('a file rewritten in place is acted upon only once left alone for SETTLE_MS
     await sessions.load();
     let now = 0;
     const events: string[] = [];
-    const check = loginCheck(accounts, sessions, () => [liveLogin(events)], quiet, () => now);
+    const check = loginCheck(
+      accounts,
+      sessions,
+      () => [liveLogin(events)],
+      quiet,
+      () => now,
+    );
     const original = await readFile(path, 'utf8');
     /** Writes in place (same inode) and sets the clock `age` ms after the write. */
     const writeInPlace = async (text: string, age: number) => {
@@ -52,7 +58,13 @@ test('a file rewritten in place is acted upon only once left alone for SETTLE_MS
     assert.deepEqual(events, []);
 
     // A real edit in place (bob's line removed) counts once it has settled.
-    await writeInPlace(original.split('\n').filter((l) => !l.startsWith('bob:')).join('\n'), SETTLE_MS - 1);
+    await writeInPlace(
+      original
+        .split('\n')
+        .filter((l) => !l.startsWith('bob:'))
+        .join('\n'),
+      SETTLE_MS - 1,
+    );
     await check();
     assert.deepEqual(events, []);
     now += 1;

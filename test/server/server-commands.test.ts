@@ -16,12 +16,30 @@ import type { Connection } from '../../src/transport/connection.js';
 import { settle } from '../helpers/wait-for.js';
 
 /** What a client sends: every message but the server's answers. */
-const REQUESTS: MessageType[] = ['hello', 'ping', 'register', 'login', 'session', 'logout', 'list', 'delete', 'mkdir', 'rename', 'copy', 'stat', 'upload', 'end', 'download'];
+const REQUESTS: MessageType[] = [
+  'hello',
+  'ping',
+  'register',
+  'login',
+  'session',
+  'logout',
+  'list',
+  'delete',
+  'mkdir',
+  'rename',
+  'copy',
+  'stat',
+  'upload',
+  'end',
+  'download',
+];
 
 /** A connection that records what is sent and how often input is held. */
 function fakeConnection(): Connection & { sent: unknown[] } {
   const sent: unknown[] = [];
-  return { sent, send: (m: unknown) => sent.push(m), hold: () => {}, release: () => {}, fail: () => {} } as unknown as Connection & { sent: unknown[] };
+  return { sent, send: (m: unknown) => sent.push(m), hold: () => {}, release: () => {}, fail: () => {} } as unknown as Connection & {
+    sent: unknown[];
+  };
 }
 
 /** A storage holding nothing, for the quota. */
@@ -32,7 +50,7 @@ function contextWith(quota: QuotaKeeper, answers = new AnswerQueue(fakeConnectio
 }
 
 describe('server command table', () => {
-  test('has one handler for each request but the handshake and an upload\'s end, each under its own type', () => {
+  test("has one handler for each request but the handshake and an upload's end, each under its own type", () => {
     const commands = REQUESTS.filter((type) => type !== 'hello' && type !== 'end');
     assert.deepEqual(Object.keys(COMMANDS).sort(), commands.sort());
     for (const [type, command] of Object.entries(COMMANDS)) {
@@ -67,7 +85,13 @@ describe('runCommand', () => {
   test('refuses a command whose charge does not fit the quota, without running it', async () => {
     const quota = new QuotaKeeper(EMPTY, 100);
     let ran = false;
-    const upload = defineCommand({ type: 'upload', access: 'user', ordered: false, charges: async (_ctx, m) => ({ size: m.size }), run: () => void (ran = true) });
+    const upload = defineCommand({
+      type: 'upload',
+      access: 'user',
+      ordered: false,
+      charges: async (_ctx, m) => ({ size: m.size }),
+      run: () => void (ran = true),
+    });
     await assert.rejects(runCommand(upload, contextWith(quota), { type: 'upload', name: 'a', size: 101 }), { code: 'LPF_ERR_QUOTA' });
     assert.equal(ran, false);
   });
@@ -86,7 +110,13 @@ describe('runCommand', () => {
   });
 
   test('asserts that a charging command settles its reservation or keeps it', async () => {
-    const forgetful = defineCommand({ type: 'upload', access: 'user', ordered: false, charges: async (_ctx, m) => ({ size: m.size }), run: () => {} });
+    const forgetful = defineCommand({
+      type: 'upload',
+      access: 'user',
+      ordered: false,
+      charges: async (_ctx, m) => ({ size: m.size }),
+      run: () => {},
+    });
     await assert.rejects(runCommand(forgetful, contextWith(new QuotaKeeper(EMPTY, 100)), { type: 'upload', name: 'a', size: 1 }), {
       name: 'AssertionError',
       message: /neither settled nor kept its quota reservation/,

@@ -39,6 +39,9 @@ test('at most `limit` tasks of one key run at once, the rest in order; other key
 
 test('a task that fails frees its slot', async () => {
   const limit = new KeyedLimit(1);
-  await assert.rejects(limit.run('k', () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    limit.run('k', () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.equal(await limit.run('k', () => Promise.resolve('next')), 'next');
 });

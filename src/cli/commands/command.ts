@@ -24,7 +24,11 @@ export const OPTIONS = {
   checksum: { type: 'boolean', text: 'after each file, print its checksum: LPF-SHA256 (NAME) = HEX' },
   json: { type: 'boolean', text: 'one JSON object per result on stdout (a failure too: "ok": false)' },
   quiet: { type: 'boolean', short: 'q', text: 'only errors and what was asked for: no progress bar or summary' },
-  ca: { type: 'string', value: 'FILE', text: "verify the server's certificate with these CA certificates (PEM)\ninstead of remembering its fingerprint on first use" },
+  ca: {
+    type: 'string',
+    value: 'FILE',
+    text: "verify the server's certificate with these CA certificates (PEM)\ninstead of remembering its fingerprint on first use",
+  },
   plain: { type: 'boolean', text: 'no TLS, for a server started with --plain: UNENCRYPTED' },
 } as const satisfies Record<string, FlagSpec>;
 

@@ -5,7 +5,13 @@ import type { Output } from '../output.js';
 import { example, loggedIn, type CommandSpec } from './command.js';
 
 /** Runs a command on each name, going on past one that fails (see Failures). */
-async function eachName(client: LpfClient, names: string[], out: Output, verb: string, act: (name: string) => Promise<void>): Promise<void> {
+async function eachName(
+  client: LpfClient,
+  names: string[],
+  out: Output,
+  verb: string,
+  act: (name: string) => Promise<void>,
+): Promise<void> {
   if (names.length === 1) return act(names[0] as string);
   const failures = new Failures(out.json, () => !client.closed);
   for (const name of names) await failures.attempt(() => act(name));
@@ -66,7 +72,8 @@ export const DELETE: CommandSpec = {
   options: [],
   synopsis: 'REMOTE...',
   summary: 'delete remote files, or empty folders',
-  description: 'Deletes one or more remote files, or empty remote folders. A folder that still\nholds something is refused: delete what is in it first.',
+  description:
+    'Deletes one or more remote files, or empty remote folders. A folder that still\nholds something is refused: delete what is in it first.',
   examples: [example('-delete report.pdf'), example('-delete photos/2019'), example('-delete report.pdf notes.txt')],
   run: (ctx, { operands }) =>
     loggedIn(ctx, (client) =>

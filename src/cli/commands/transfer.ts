@@ -65,6 +65,10 @@ Where they go:
 An existing local file is not replaced unless you add --force. A download that
 was cut off continues where it stopped when you run the same command again
 (meanwhile the data waits in .NAME.lpf-part beside the target).`,
-  examples: [example('-download report.pdf'), example('-download reports/2026-q1.pdf --to ~/Documents/report.pdf'), example('-download -r photos --to ~/Pictures')],
+  examples: [
+    example('-download report.pdf'),
+    example('-download reports/2026-q1.pdf --to ~/Documents/report.pdf'),
+    example('-download -r photos --to ~/Pictures'),
+  ],
   run: (ctx, input) => loggedIn(ctx, (client) => downloadCommand(client, input.operands, transferOptions(input, ctx.out), ctx.out)),
 };

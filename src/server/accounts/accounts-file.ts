@@ -87,10 +87,9 @@ export function parseAccounts(text: string): Map<string, PasswordHash> {
 export function describeProblem(problem: AccountProblem): string {
   const who = problem.user === undefined ? 'no user name can be read from it' : `user "${problem.user}"`;
   const what =
-    problem.kind === 'damaged'
-      ? `is not a valid account line (${who})`
-      : `repeats the user "${problem.user}" of line ${problem.first}`;
-  const fix = problem.user === undefined ? 'fix or remove the line' : `\`lpf-server users passwd ${problem.user}\` rewrites it as one valid line`;
+    problem.kind === 'damaged' ? `is not a valid account line (${who})` : `repeats the user "${problem.user}" of line ${problem.first}`;
+  const fix =
+    problem.user === undefined ? 'fix or remove the line' : `\`lpf-server users passwd ${problem.user}\` rewrites it as one valid line`;
   const account = problem.user === undefined ? '' : '; that account cannot log in and its name stays taken';
   return `line ${problem.line} of users.txt ${what}${account}; ${fix}`;
 }

@@ -115,4 +115,3 @@ export class FileAccounts implements Accounts {
     return run;
   }
 }
-

@@ -23,7 +23,13 @@ export const SETTLE_MS = 500;
 export type LiveLogin = Pick<ClientConnection, 'accountChanged' | 'checkSession'>;
 
 /** Starts watching the files in `root`; returns a function that stops. */
-export function watchLogins(root: string, accounts: FileAccounts, sessions: LoginSessions, live: () => Iterable<LiveLogin>, log: Logger): () => void {
+export function watchLogins(
+  root: string,
+  accounts: FileAccounts,
+  sessions: LoginSessions,
+  live: () => Iterable<LiveLogin>,
+  log: Logger,
+): () => void {
   return watchFiles(root, ['users.txt', 'sessions.txt'], loginCheck(accounts, sessions, live, log, systemClock));
 }
 

@@ -7,7 +7,14 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
 import { checkPassword, normalizeUserName } from '../../protocol/index.js';
-import { accountLine, lineUser, readAccounts, readAccountsText, updateAccountsFile, type AccountProblem } from '../accounts/accounts-file.js';
+import {
+  accountLine,
+  lineUser,
+  readAccounts,
+  readAccountsText,
+  updateAccountsFile,
+  type AccountProblem,
+} from '../accounts/accounts-file.js';
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../accounts/password-hash.js';
 import { countSessions, revokeSessionsOf } from '../accounts/login-sessions.js';
 import { systemClock } from '../limits/clock.js';
@@ -97,7 +104,11 @@ export async function setPassword(options: AdminOptions, user: string, password:
  * Removes an account, then its sessions (in that order, so no new session can start in between),
  * then its stored files unless `keepFiles`.
  */
-export async function removeUser(root: string, user: string, keepFiles: boolean): Promise<{ name: string; sessionsEnded: number; filesRemoved: boolean }> {
+export async function removeUser(
+  root: string,
+  user: string,
+  keepFiles: boolean,
+): Promise<{ name: string; sessionsEnded: number; filesRemoved: boolean }> {
   const name = userName(user);
   await updateAccountsFile(usersPath(root), (lines) => {
     if (!named(lines, name)) throw unknown(name);
@@ -108,7 +119,13 @@ export async function removeUser(root: string, user: string, keepFiles: boolean)
   if (!keepFiles) {
     for (const area of ['files', 'meta', 'partial']) {
       const dir = join(root, area, name);
-      if (await stat(dir).then(() => true, () => false)) filesRemoved = true;
+      if (
+        await stat(dir).then(
+          () => true,
+          () => false,
+        )
+      )
+        filesRemoved = true;
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -121,7 +138,10 @@ export async function removeUser(root: string, user: string, keepFiles: boolean)
  */
 export async function checkOwner(root: string): Promise<void> {
   const uid = process.getuid?.();
-  const owner = await stat(root).then((s) => s.uid, () => undefined);
+  const owner = await stat(root).then(
+    (s) => s.uid,
+    () => undefined,
+  );
   if (uid === undefined || owner === undefined || owner === uid) return;
   throw new LpfError(
     'LPF_ERR_USAGE',

@@ -32,10 +32,16 @@ export const download = defineCommand({
     const read = hasher.digest();
     // The checksum recorded at upload is what the client must end up with: a mismatch means the disk changed it.
     if (file.sha256 !== undefined && file.sha256 !== read) {
-      log.error({ user: ctx.user, command: 'download', name, recorded: file.sha256, read }, 'stored file does not match its recorded checksum');
+      log.error(
+        { user: ctx.user, command: 'download', name, recorded: file.sha256, read },
+        'stored file does not match its recorded checksum',
+      );
     }
     conn.send({ type: 'end', sha256: file.sha256 ?? read });
-    log.info({ user: ctx.user, command: 'download', name, size: file.size, offset: file.offset, ms: Date.now() - started }, 'download sent');
+    log.info(
+      { user: ctx.user, command: 'download', name, size: file.size, offset: file.offset, ms: Date.now() - started },
+      'download sent',
+    );
   },
 });
 

@@ -71,7 +71,10 @@ export class ReceivingUpload {
     if (sha256 !== message.sha256) {
       // Bad data must not be resumed from: the next attempt starts over.
       await this.abandon();
-      throw new LpfError('LPF_ERR_CHECKSUM', `checksum mismatch for ${JSON.stringify(this.#name)}: the data was corrupted in transit; nothing was stored`);
+      throw new LpfError(
+        'LPF_ERR_CHECKSUM',
+        `checksum mismatch for ${JSON.stringify(this.#name)}: the data was corrupted in transit; nothing was stored`,
+      );
     }
     this.#over = true;
     // At the limit, wait for the oldest store to be answered (not for every answer owed).

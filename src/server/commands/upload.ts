@@ -33,7 +33,10 @@ export const upload = defineCommand({
     }
     ctx.receive(new ReceivingUpload(ctx, name, message.size, sink, reservation));
     const resumed = sink.offset > 0;
-    ctx.log.info({ user: ctx.user, command: 'upload', name, size: message.size, offset: sink.offset }, resumed ? 'upload resumed' : 'upload started');
+    ctx.log.info(
+      { user: ctx.user, command: 'upload', name, size: message.size, offset: sink.offset },
+      resumed ? 'upload resumed' : 'upload started',
+    );
     ctx.answers.answer({ type: 'ready', offset: sink.offset });
   },
 });

@@ -21,8 +21,10 @@ export class ConnectionLimiter {
     this.#total += 1;
     const mine = (this.#perAddress.get(address) ?? 0) + 1;
     this.#perAddress.set(address, mine);
-    if (this.#total > this.#limits.maxConnections) return `the server is at its limit of ${this.#limits.maxConnections} connections; try again later`;
-    if (mine > this.#limits.maxPerAddress) return `too many connections from your address (limit ${this.#limits.maxPerAddress}); try again later`;
+    if (this.#total > this.#limits.maxConnections)
+      return `the server is at its limit of ${this.#limits.maxConnections} connections; try again later`;
+    if (mine > this.#limits.maxPerAddress)
+      return `too many connections from your address (limit ${this.#limits.maxPerAddress}); try again later`;
     return undefined;
   }
 

@@ -34,8 +34,12 @@ export class QuotaKeeper {
     const taken = account.used + account.reserved + kept;
     if (taken + size > this.#quota) {
       const free = Math.max(0, this.#quota - taken);
-      const partials = kept > 0 ? `; ${kept} bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire` : '';
-      throw new LpfError('LPF_ERR_QUOTA', `not enough room in your storage quota: ${size} bytes needed, ${free} of ${this.#quota} free${partials}`);
+      const partials =
+        kept > 0 ? `; ${kept} bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire` : '';
+      throw new LpfError(
+        'LPF_ERR_QUOTA',
+        `not enough room in your storage quota: ${size} bytes needed, ${free} of ${this.#quota} free${partials}`,
+      );
     }
     account.reserved += size;
     return new Reservation(this, user, size);

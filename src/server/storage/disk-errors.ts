@@ -13,7 +13,10 @@ export function notFound(name: string): LpfError {
 
 /** Something other than a file or folder, which lpf never serves. */
 export function notRegular(name: string): LpfError {
-  return new LpfError('LPF_ERR_NOT_FOUND', `${JSON.stringify(name)} is not a regular file (a link, a pipe or a device placed on the server): only regular files and folders are served`);
+  return new LpfError(
+    'LPF_ERR_NOT_FOUND',
+    `${JSON.stringify(name)} is not a regular file (a link, a pipe or a device placed on the server): only regular files and folders are served`,
+  );
 }
 
 /** A file operation on a folder; `hint` says what to do instead. */

@@ -55,14 +55,13 @@ async function readIdentity(certPath: string, keyPath: string, created: boolean)
   return { cert, key, fingerprint, keyPath, created };
 }
 
-
 /** A fresh ECDSA P-256 key and a self-signed certificate for it, both PEM. */
 export async function createSelfSigned(commonName: string): Promise<{ cert: string; key: string }> {
   // Loaded only here: certificate generation happens once per server, never on a client.
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: webcrypto.getRandomValues(new Uint8Array(8)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '7f'),
