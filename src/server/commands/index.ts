@@ -16,7 +16,7 @@
  * 4. Add it to COMMANDS below.
  * 5. Tests that list every message or command and must learn the new one: test/helpers/messages.ts
  *    (a sample, the compiler asks for it), test/protocol/codec.test.ts (its type byte, and out of the
- *    unknown bytes), test/unit/server-commands.test.ts (REQUESTS). The client method goes in
+ *    unknown bytes), test/server/server-commands.test.ts (REQUESTS). The client method goes in
  *    src/client/client.ts (most are one `request`), the CLI command in src/cli/commands/registry.ts.
  */
 import { login, logout, register, session } from './auth.js';
