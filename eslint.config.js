@@ -34,12 +34,5 @@ export default defineConfig(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
-  {
-    files: ['test/**'],
-    rules: {
-      // Test fakes implement async interfaces without awaiting anything; `async` keeps their throws rejections, as in the real code.
-      '@typescript-eslint/require-await': 'off',
-    },
-  },
   prettier,
 );

@@ -55,9 +55,7 @@ describe('ClientContext', () => {
     const ctx = await connected();
     const local = new LpfError('LPF_ERR_LOCAL_IO', 'cannot read the local file: permission denied');
     await assert.rejects(
-      ctx.inStep(async () => {
-        throw local;
-      }),
+      ctx.inStep(() => Promise.reject(local)),
       local,
     );
     assert.equal(ctx.failed, true);

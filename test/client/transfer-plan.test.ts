@@ -9,19 +9,19 @@ import { tempDir } from '../helpers/processes.js';
 
 /** A server holding folder "photos" (with a/x.jpg) and file "notes.txt". */
 const remote: RemoteView = {
-  async stat(path) {
+  stat(path) {
     const known: Record<string, ListEntry> = {
       photos: { name: 'photos', size: 0, mtime: 0, dir: true },
       'notes.txt': { name: 'notes.txt', size: 5, mtime: 0 },
     };
-    return known[path];
+    return Promise.resolve(known[path]);
   },
-  async tree(path) {
+  tree(path) {
     assert.equal(path, 'photos');
-    return [
+    return Promise.resolve([
       { name: 'a', size: 0, mtime: 0, dir: true },
       { name: 'a/x.jpg', size: 3, mtime: 0 },
-    ];
+    ]);
   },
 };
 
@@ -108,7 +108,7 @@ describe('planDownload', () => {
       plan.steps.map((s) => (s.kind === 'folder' ? `${s.local}/` : `${s.remote} -> ${s.local}`)),
       ['out/', 'out/photos/', 'out/photos/a/', 'photos/a/x.jpg -> out/photos/a/x.jpg', 'notes.txt -> out/notes.txt'],
     );
-    const evil: RemoteView = { ...remote, tree: async () => [{ name: '../../escape', size: 1, mtime: 0 }] };
+    const evil: RemoteView = { ...remote, tree: () => Promise.resolve([{ name: '../../escape', size: 1, mtime: 0 }]) };
     const refused = await planDownload(['photos'], { recursive: true }, evil);
     assert.deepEqual(
       refused.problems.map((p) => p.error.code),
@@ -121,12 +121,13 @@ describe('planDownload', () => {
     const nfc = 'caf\u00e9';
     const nfd = 'cafe\u0301';
     const twice: RemoteView = {
-      stat: async (path) => (path === 'names' ? { name: 'names', size: 0, mtime: 0, dir: true } : undefined),
-      tree: async () => [
-        { name: nfc, size: 1, mtime: 0 },
-        { name: nfd, size: 1, mtime: 0 },
-        { name: 'plain', size: 1, mtime: 0 },
-      ],
+      stat: (path) => Promise.resolve(path === 'names' ? { name: 'names', size: 0, mtime: 0, dir: true } : undefined),
+      tree: () =>
+        Promise.resolve([
+          { name: nfc, size: 1, mtime: 0 },
+          { name: nfd, size: 1, mtime: 0 },
+          { name: 'plain', size: 1, mtime: 0 },
+        ]),
     };
     const plan = await planDownload(['names'], { to: 'out', recursive: true }, twice);
     assert.deepEqual(

@@ -69,7 +69,7 @@ test('a lock left by a process that is gone is broken at once', async () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     await writeFile(`${path}.lock`, lockText(dead, Date.now()));
     const started = Date.now();
-    assert.equal(await withFileLock(path, async () => 'ran', { timeoutMs: 5000 }), 'ran');
+    assert.equal(await withFileLock(path, () => Promise.resolve('ran'), { timeoutMs: 5000 }), 'ran');
     assert.ok(Date.now() - started < 2000);
     assert.deepEqual(await readdir(dir.path), []);
   } finally {
@@ -83,7 +83,7 @@ test('a live holder makes others wait, then fail with LPF_ERR_LOCKED naming the 
     const path = join(dir.path, 'users.txt');
     await writeFile(`${path}.lock`, lockText(process.pid, Date.now()));
     await assert.rejects(
-      withFileLock(path, async () => 'ran', { timeoutMs: 100 }),
+      withFileLock(path, () => Promise.resolve('ran'), { timeoutMs: 100 }),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, 'LPF_ERR_LOCKED');
         assert.match(err.message, new RegExp(`users\\.txt\\.lock is held by process ${process.pid} on `));
@@ -101,7 +101,7 @@ test('a lock older than staleMs is broken even if its pid lives (the pid may be 
   try {
     const path = join(dir.path, 'users.txt');
     await writeFile(`${path}.lock`, lockText(process.pid, Date.now() - 10_000));
-    assert.equal(await withFileLock(path, async () => 'ran', { timeoutMs: 1000, staleMs: 5000 }), 'ran');
+    assert.equal(await withFileLock(path, () => Promise.resolve('ran'), { timeoutMs: 1000, staleMs: 5000 }), 'ran');
   } finally {
     await dir.cleanup();
   }
@@ -113,12 +113,12 @@ test('a lock file of unknown content is judged by its age', async () => {
     const path = join(dir.path, 'users.txt');
     await writeFile(`${path}.lock`, 'made by hand');
     await assert.rejects(
-      withFileLock(path, async () => 'ran', { timeoutMs: 50, staleMs: 5000 }),
+      withFileLock(path, () => Promise.resolve('ran'), { timeoutMs: 50, staleMs: 5000 }),
       { code: 'LPF_ERR_LOCKED' },
     );
     const old = new Date(Date.now() - 10_000);
     await utimes(`${path}.lock`, old, old);
-    assert.equal(await withFileLock(path, async () => 'ran', { timeoutMs: 1000, staleMs: 5000 }), 'ran');
+    assert.equal(await withFileLock(path, () => Promise.resolve('ran'), { timeoutMs: 1000, staleMs: 5000 }), 'ran');
   } finally {
     await dir.cleanup();
   }

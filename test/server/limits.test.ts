@@ -268,9 +268,9 @@ class FakeStorage implements Pick<Storage, 'usage' | 'keptPartialBytes'> {
     return this.used.get(user) ?? 0;
   }
 
-  async keptPartialBytes(user: string, resuming?: { path: string }): Promise<number> {
+  keptPartialBytes(user: string, resuming?: { path: string }): Promise<number> {
     const kept = this.kept.get(user);
-    return kept && kept.path !== resuming?.path ? kept.bytes : 0;
+    return Promise.resolve(kept && kept.path !== resuming?.path ? kept.bytes : 0);
   }
 }
 

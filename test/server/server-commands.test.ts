@@ -43,7 +43,7 @@ function fakeConnection(): Connection & { sent: unknown[] } {
 }
 
 /** A storage holding nothing, for the quota. */
-const EMPTY = { usage: async () => 0, keptPartialBytes: async () => 0 } as unknown as Storage;
+const EMPTY = { usage: () => Promise.resolve(0), keptPartialBytes: () => Promise.resolve(0) } as unknown as Storage;
 
 function contextWith(quota: QuotaKeeper, answers = new AnswerQueue(fakeConnection())): CommandContext {
   return { server: { quota } as unknown as ServerContext, answers, user: 'alice', ended: () => false } as unknown as CommandContext;
@@ -89,7 +89,7 @@ describe('runCommand', () => {
       type: 'upload',
       access: 'user',
       ordered: false,
-      charges: async (_ctx, m) => ({ size: m.size }),
+      charges: (_ctx, m) => Promise.resolve({ size: m.size }),
       run: () => void (ran = true),
     });
     await assert.rejects(runCommand(upload, contextWith(quota), { type: 'upload', name: 'a', size: 101 }), { code: 'LPF_ERR_QUOTA' });
@@ -102,7 +102,7 @@ describe('runCommand', () => {
       type: 'upload',
       access: 'user',
       ordered: false,
-      charges: async (_ctx, m) => ({ size: m.size }),
+      charges: (_ctx, m) => Promise.resolve({ size: m.size }),
       run: () => Promise.reject(new Error('disk on fire')),
     });
     await assert.rejects(runCommand(failing, contextWith(quota), { type: 'upload', name: 'a', size: 60 }), /disk on fire/);
@@ -114,7 +114,7 @@ describe('runCommand', () => {
       type: 'upload',
       access: 'user',
       ordered: false,
-      charges: async (_ctx, m) => ({ size: m.size }),
+      charges: (_ctx, m) => Promise.resolve({ size: m.size }),
       run: () => {},
     });
     await assert.rejects(runCommand(forgetful, contextWith(new QuotaKeeper(EMPTY, 100)), { type: 'upload', name: 'a', size: 1 }), {

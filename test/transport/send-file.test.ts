@@ -35,10 +35,10 @@ function slowConnection(): { conn: Connection; sent: Buffer[]; takeAll: () => vo
 function reader(failAt = -1) {
   let reads = 0;
   return {
-    read: async (buffer: Buffer, position: number, length: number) => {
-      if (reads++ === failAt) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    read: (buffer: Buffer, position: number, length: number): Promise<number> => {
+      if (reads++ === failAt) return Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
       for (let i = 0; i < length; i++) buffer[i] = (position + i) % 251;
-      return length;
+      return Promise.resolve(length);
     },
   };
 }
