@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LPF, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
-import { hasScript, runInPty } from '../helpers/pty.js';
+import { skipWithoutScript, runInPty } from '../helpers/pty.js';
 
 /** Any SGR sequence (colour, bold, dim). The test helpers set NO_COLOR=1 by default; these tests clear it. */
 // eslint-disable-next-line no-control-regex
 const SGR = /\x1b\[[\d;]*m/;
 const COLOUR_ALLOWED = { NO_COLOR: '' };
 
-describe('colours at a terminal (pseudo-terminal)', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
+describe('colours at a terminal (pseudo-terminal)', { skip: skipWithoutScript() }, () => {
   test('an error is coloured at a terminal', async () => {
     const r = await runInPty([process.execPath, LPF, '127.0.0.1:1'], [], { env: COLOUR_ALLOWED });
     assert.equal(r.code, 2, r.screen);

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { LPF, asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
-import { hasScript, runInPty } from '../helpers/pty.js';
+import { skipWithoutScript, runInPty } from '../helpers/pty.js';
 import { RawPeer } from '../helpers/raw-client.js';
 
 /** Every file and folder under `root`, as relative path → content hash ("dir" for a folder). */
@@ -93,21 +93,17 @@ describe('folders and many files', () => {
     );
   });
 
-  test(
-    'at a terminal -list is a table with a header, sizes aligned, folders marked',
-    { skip: !hasScript() && 'needs util-linux script' },
-    async () => {
-      const r = await runInPty([process.execPath, LPF, server.address, '-list', 'tree/docs'], [], { env: fay });
-      assert.equal(r.code, 0, r.screen);
-      const lines = r.screen.split(/\r?\n/).filter((l) => /\S/.test(l));
-      const header = lines.findIndex((l) => /SIZE\s+MODIFIED\s+NAME/.test(l));
-      assert.ok(header >= 0, r.screen);
-      const [folder, file] = lines.slice(header + 1, header + 3) as [string, string];
-      assert.match(folder, /^\s*-\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+2026\/$/);
-      assert.match(file, /^\s*0 B\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+empty\.bin$/);
-      assert.equal(folder.indexOf('2026/'), file.indexOf('empty.bin'), 'names start in one column');
-    },
-  );
+  test('at a terminal -list is a table with a header, sizes aligned, folders marked', { skip: skipWithoutScript() }, async () => {
+    const r = await runInPty([process.execPath, LPF, server.address, '-list', 'tree/docs'], [], { env: fay });
+    assert.equal(r.code, 0, r.screen);
+    const lines = r.screen.split(/\r?\n/).filter((l) => /\S/.test(l));
+    const header = lines.findIndex((l) => /SIZE\s+MODIFIED\s+NAME/.test(l));
+    assert.ok(header >= 0, r.screen);
+    const [folder, file] = lines.slice(header + 1, header + 3) as [string, string];
+    assert.match(folder, /^\s*-\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+2026\/$/);
+    assert.match(file, /^\s*0 B\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+empty\.bin$/);
+    assert.equal(folder.indexOf('2026/'), file.indexOf('empty.bin'), 'names start in one column');
+  });
 
   test('-mkdir makes parents, -rename moves files and folders, -delete removes files and only empty folders', async () => {
     const env = fay;

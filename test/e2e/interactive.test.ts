@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { LPF, TEST_CONFIG_HOME, runLpf, startServer, asUser, type RunningServer } from '../helpers/processes.js';
 import { writeRandomFile } from '../helpers/files.js';
-import { hasScript, runInPty } from '../helpers/pty.js';
+import { skipWithoutScript, runInPty } from '../helpers/pty.js';
 
-describe('interactive prompts (pseudo-terminal)', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
+describe('interactive prompts (pseudo-terminal)', { skip: skipWithoutScript() }, () => {
   let server: RunningServer;
   before(async () => {
     server = await startServer();

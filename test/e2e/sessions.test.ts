@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LPF, asUser, runLpf, startServer, type RunningServer } from '../helpers/processes.js';
-import { hasScript, runInPty } from '../helpers/pty.js';
+import { skipWithoutScript, runInPty } from '../helpers/pty.js';
 
 /** A client configuration folder of its own, trusting the test server already. */
 async function freshClient(server: RunningServer): Promise<{ env: Record<string, string>; sessions: string; cleanup(): Promise<void> }> {
@@ -89,7 +89,7 @@ describe('session expiry', () => {
   });
 });
 
-describe('sessions at a terminal', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
+describe('sessions at a terminal', { skip: skipWithoutScript() }, () => {
   test('asked once, then not again until -logout', async () => {
     const server = await startServer();
     const client = await freshClient(server);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAccounts } from '../../src/server/accounts/file-accounts.js';
 import { LPF_SERVER, asUser, cleanEnv, collect, runLpf, startServer, type RunResult, type RunningServer } from '../helpers/processes.js';
-import { hasScript, runInPty } from '../helpers/pty.js';
+import { skipWithoutScript, runInPty } from '../helpers/pty.js';
 import { users } from '../helpers/server-cli.js';
 import { RawPeer } from '../helpers/raw-client.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
@@ -362,7 +362,7 @@ describe('lpf-server users on a full disk', () => {
   });
 });
 
-describe('lpf-server users at a terminal', { skip: !hasScript() && 'util-linux script is not installed' }, () => {
+describe('lpf-server users at a terminal', { skip: skipWithoutScript() }, () => {
   test('add asks for the password twice (masked); remove asks for confirmation', async () => {
     const root = await mkdtemp(join(tmpdir(), 'lpf-admin-pty-'));
     try {

@@ -9,6 +9,15 @@ export function hasScript(): boolean {
   return spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * The `skip` option of a test that needs a pseudo-terminal: a loud reason locally when util-linux
+ * `script` is missing, but never under CI=true, where a missing tool must fail the run, not skip it.
+ */
+export function skipWithoutScript(): string | false {
+  if (hasScript() || process.env.CI === 'true') return false;
+  return 'util-linux script is not installed (apt-get install util-linux): terminal tests skipped';
+}
+
 export interface Dialogue {
   /** Wait for this on the screen, then type `answer` (Enter is added). */
   expect: RegExp;
