@@ -20,7 +20,7 @@ import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, Uploa
 import { KeyedLimit } from '../../util/keyed-limit.js';
 import { deleteEntry, renameEntry } from './tree-changes.js';
 import { copyEntry } from './tree-copy.js';
-import { bytesKept, sweepOld } from './partial-folder.js';
+import { KeptPartials, sweepOld } from './partial-folder.js';
 import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 /** Opens of one user's files in flight at once: half of libuv's default thread pool. */
@@ -35,11 +35,13 @@ export class DiskStorage implements Storage {
   /** Users whose storage and partial folders were made: not made again for every upload. */
   readonly #prepared = new Set<string>();
   readonly #opens = new KeyedLimit(OPENS_PER_USER);
+  readonly #kept: KeptPartials;
 
   constructor(root: string) {
     this.#filesRoot = join(root, 'files');
     this.#metaRoot = join(root, 'meta');
     this.#partialRoot = join(root, 'partial');
+    this.#kept = new KeptPartials(this.#partialRoot);
   }
 
   /**
@@ -84,7 +86,7 @@ export class DiskStorage implements Storage {
   async keptPartialBytes(user: string, resuming?: { path: string; request: UploadRequest }): Promise<number> {
     const key = resuming?.request.key;
     const resumed = resuming && key !== undefined ? partialId(resuming.path, resuming.request.size, key) : undefined;
-    return bytesKept(join(this.#partialRoot, user), (id) => id === resumed || this.#active.has(`${user}/${id}`));
+    return this.#kept.bytes(user, (id) => this.#active.has(`${user}/${id}`), resumed);
   }
 
   async read(user: string, name: string, resume?: ResumeFrom): Promise<StoredFile> {
@@ -161,7 +163,11 @@ export class DiskStorage implements Storage {
               return this.#prepare(user);
             },
           ),
-        () => this.#active.delete(activeKey),
+        // A resumable upload that ends may leave, continue or drop a kept partial: the next charge scans again.
+        () => {
+          this.#active.delete(activeKey);
+          if (resumable) this.#kept.forget(user);
+        },
         (err) => storageError(err, 'store the file'),
       );
     } catch (err) {
@@ -198,7 +204,7 @@ export class DiskStorage implements Storage {
   }
 
   sweepPartials(maxAgeMs: number): Promise<number> {
-    return sweepOld(this.#partialRoot, maxAgeMs, (user, id) => this.#active.has(`${user}/${id}`));
+    return sweepOld(this.#partialRoot, maxAgeMs, (user, id) => this.#active.has(`${user}/${id}`)).finally(() => this.#kept.forgetAll());
   }
 
   /**

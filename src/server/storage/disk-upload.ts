@@ -26,6 +26,7 @@ export class DiskUpload implements UploadSink {
   readonly resumable: boolean;
   readonly #paths: UploadPaths;
   readonly #files: PartialStreams;
+  /** Called once the upload's files are as it leaves them (kept, moved into place or removed). */
   readonly #release: () => void;
   readonly #wrapError: (err: unknown) => Error;
   #done = false;
@@ -91,31 +92,30 @@ export class DiskUpload implements UploadSink {
       // Not flushed, and a failure is no failure of the upload (the file is in place): metadata is a
       // cache, and a record that is missing is only a miss (the checksum is computed again when asked).
       await writeMeta(metaPath, { size: info.size, mtimeMs: info.mtimeMs, ...checksum }).catch(() => {});
-      this.#finish();
+      this.#done = true;
       if (this.resumable) await rm(blocks, { force: true });
+      this.#release();
       return { replaced: previous?.isFile() ? previous.size : 0 };
     } catch (err) {
-      await this.abort();
+      if (this.#done)
+        this.#release(); // in place already: only the digests file was left
+      else await this.abort();
       throw this.#wrapError(err);
     }
   }
 
   async suspend(): Promise<void> {
     if (this.#done) return;
-    this.#finish();
+    this.#done = true;
     // Flushed to disk, so a resume after a power cut finds what the digests promise.
-    await this.#files.suspend();
+    await this.#files.suspend().finally(this.#release);
   }
 
   async abort(): Promise<void> {
     if (this.#done) return;
-    this.#finish();
+    this.#done = true;
     this.#files.destroy();
     await Promise.all([this.#paths.data, this.#paths.blocks].map((p) => rm(p, { force: true }).catch(() => {})));
-  }
-
-  #finish(): void {
-    this.#done = true;
     this.#release();
   }
 }

@@ -10,14 +10,50 @@ function idOf(entry: string): string {
   return entry.replace(/\.(part|blocks)$/, '');
 }
 
-/** Bytes held in `dir` by the entries whose id `skip` does not name (the uploads being written, the one resumed). */
-export async function bytesKept(dir: string, skip: (id: string) => boolean): Promise<number> {
-  let bytes = 0;
-  for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (skip(idOf(entry))) continue;
-    bytes += (await stat(join(dir, entry)).catch(() => undefined))?.size ?? 0;
+/**
+ * What each user's kept partial uploads hold, from one scan of `partial/<user>/` kept until something may
+ * have changed it: an upload that could be kept ended (forget), or a sweep ran (forgetAll). A scan per
+ * upload (a readdir and a stat per entry) cost the many-small-files case several per cent.
+ */
+export class KeptPartials {
+  readonly #root: string;
+  /** Bytes by id, of the entries that were not being written at the scan. */
+  readonly #scans = new Map<string, Promise<Map<string, number>>>();
+
+  constructor(partialRoot: string) {
+    this.#root = partialRoot;
   }
-  return bytes;
+
+  /** Bytes kept for `user`, but by the uploads being written now (`active`) and the one `resumed`. */
+  async bytes(user: string, active: (id: string) => boolean, resumed?: string): Promise<number> {
+    let scan = this.#scans.get(user);
+    if (!scan) {
+      scan = scanKept(join(this.#root, user), active);
+      this.#scans.set(user, scan);
+    }
+    let bytes = 0;
+    for (const [id, size] of await scan) if (id !== resumed && !active(id)) bytes += size;
+    return bytes;
+  }
+
+  forget(user: string): void {
+    this.#scans.delete(user);
+  }
+
+  forgetAll(): void {
+    this.#scans.clear();
+  }
+}
+
+/** Bytes by id in `dir`, leaving out the ids `skip` names: those being written change, and are charged by their reservation. */
+async function scanKept(dir: string, skip: (id: string) => boolean): Promise<Map<string, number>> {
+  const kept = new Map<string, number>();
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    const id = idOf(entry);
+    if (skip(id)) continue;
+    kept.set(id, (kept.get(id) ?? 0) + ((await stat(join(dir, entry)).catch(() => undefined))?.size ?? 0));
+  }
+  return kept;
 }
 
 /** Removes every entry of every user's partial folder untouched for `maxAgeMs`, but those `active` names; returns how many. */
