@@ -190,6 +190,35 @@ describe('PostgreSQL login stores', { skip }, () => {
     }
   });
 
+  test('a change whose NOTIFY was missed is acted upon at the next periodic read; a lost LISTEN connection is re-opened', async () => {
+    const [a, b] = await databases(2);
+    const events: string[] = [];
+    const live: LiveLogin[] = [{ accountChanged: (user, removed) => void events.push(`${user} ${removed}`), checkSession: () => {} }];
+    const periodic = new PgLoginWatch(b as Database, () => live, log, { recheckMs: 100, clock: Date.now });
+    await periodic.start();
+    try {
+      // Recorded without a NOTIFY, as when the LISTEN connection was down at the time.
+      await (a as Database).query('INSERT INTO login_changes (kind, user_name, at_ms) VALUES ($1, $2, $3)', ['removed', 'gus', Date.now()]);
+      await waitFor(() => events.includes('gus true'), { what: 'the periodic read finds the change' });
+    } finally {
+      periodic.stop();
+    }
+    const listening = new PgLoginWatch(b as Database, () => live, log, { recheckMs: 3_600_000, clock: Date.now });
+    await listening.start();
+    try {
+      const ended = await (a as Database).query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN lpf_logins'`,
+      );
+      assert.equal(ended.rowCount, 1);
+      await new PgAccounts(a as Database, Date.now, FAST).register('hal', 'hal-password');
+      await new PgAccounts(a as Database, Date.now, FAST).remove('hal');
+      await waitFor(() => events.includes('hal true'), { what: 'the watch listens again and reads what it missed' });
+      assert.equal(events.filter((e) => e === 'gus true').length, 1, 'a change is acted upon once');
+    } finally {
+      listening.stop();
+    }
+  });
+
   test('while the engine is down a query fails with LPF_ERR_SERVER; afterwards the same pool works again, the watch too', async () => {
     const [a, b] = await databases(2);
     const accounts = new PgAccounts(a as Database, Date.now, FAST);
