@@ -115,6 +115,8 @@ describe('PostgreSQL login stores', { skip }, () => {
     now += 60_000;
     assert.equal(await onB.get(third.token), undefined, 'expired');
     assert.equal(await onA.sweep(), 1);
+    // An account removed between its password check and its session: the login does not hold.
+    await assert.rejects(onA.create('ghost'), { code: 'LPF_ERR_AUTH', message: 'your account was removed; log in again' });
   });
 
   test('throttles: failures through two servers add up; a success clears the account; old records are forgotten', async () => {

@@ -102,3 +102,10 @@ export class Database implements Queryable {
 export function databaseFailure(err: unknown): LpfError {
   return new LpfError('LPF_ERR_SERVER', 'the accounts database is unavailable; try again later', { cause: err });
 }
+
+/** The SQLSTATE code of a database error (raw, or wrapped by Database), if it has one. */
+export function sqlState(err: unknown): string | undefined {
+  const raw = err instanceof LpfError ? err.cause : err;
+  const code = (raw as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -4,10 +4,13 @@
  * login change (login-changes.ts), so connections holding it end on every server.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { LpfError } from '../../../errors.js';
 import type { Clock } from '../../limits/clock.js';
 import type { LoginSession, SessionStore } from '../session-store.js';
-import type { Database } from './database.js';
+import { sqlState, type Database } from './database.js';
 import { recordChange } from './login-changes.js';
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 export class PgSessions implements SessionStore {
   readonly #db: Database;
@@ -23,11 +26,17 @@ export class PgSessions implements SessionStore {
   async create(user: string): Promise<{ token: string; expires: number }> {
     const token = randomBytes(32).toString('base64url');
     const expires = this.#clock() + this.#ttlMs;
-    await this.#db.query('INSERT INTO login_sessions (token_sha256, user_name, expires_ms) VALUES ($1, $2, $3)', [
-      sha256(token),
-      user,
-      expires,
-    ]);
+    try {
+      await this.#db.query('INSERT INTO login_sessions (token_sha256, user_name, expires_ms) VALUES ($1, $2, $3)', [
+        sha256(token),
+        user,
+        expires,
+      ]);
+    } catch (err) {
+      // The account was removed since its password was checked: the login no longer holds.
+      if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw new LpfError('LPF_ERR_AUTH', 'your account was removed; log in again');
+      throw err;
+    }
     return { token, expires };
   }
 
