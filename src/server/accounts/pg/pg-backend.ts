@@ -50,6 +50,7 @@ export async function openPgBackend(url: string, limits: ServerLimits, log: Logg
       // logged by the database; the next sweep tries again
     }
   };
+  let closed: Promise<void> | undefined;
   return {
     name: 'postgres',
     accounts: new PgAccounts(db, clock),
@@ -68,6 +69,6 @@ export async function openPgBackend(url: string, limits: ServerLimits, log: Logg
         watcher.stop();
       };
     },
-    close: () => db.close(),
+    close: () => (closed ??= db.close()), // once: a pool cannot be ended twice
   };
 }
