@@ -17,7 +17,10 @@ import { runServerCli, users } from '../helpers/server-cli.js';
 const skip = skipWithoutPostgres();
 if (skip) console.warn(`\n*** ${skip} ***\n`);
 
-/** Five free failures per account, then a long delay: what counts is how many failures were seen, never time. */
+/**
+ * Five free failures per account, then a long delay: what counts is how many failures were seen, never
+ * time. The address (127.0.0.1, shared by every test here) has 20 free failures: this file stays well below.
+ */
 const THROTTLE_ARGS = ['--login-free-attempts', '5', '--login-delay', '600'];
 
 /** A client configuration folder of its own, trusting both servers. */
