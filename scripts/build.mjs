@@ -10,8 +10,9 @@ const shared = {
   sourcemap: 'linked',
   // These stay external, loaded from node_modules when needed: the prompts, the progress bar, and
   // the certificate maker (only when the server makes its own certificate). Bundled, the x509 code
-  // made the server's bundle six times larger and cost 2.5 MiB of resident memory even unused.
-  external: ['pino', 'pino-pretty', '@inquirer/prompts', 'cli-progress', '@peculiar/x509', 'reflect-metadata'],
+  // made the server's bundle six times larger and cost 2.5 MiB of resident memory even unused. The
+  // PostgreSQL client is loaded only with --accounts.
+  external: ['pino', 'pino-pretty', '@inquirer/prompts', 'cli-progress', '@peculiar/x509', 'reflect-metadata', 'pg'],
   logLevel: 'warning',
 };
 

@@ -7,7 +7,8 @@ import { loadTlsIdentity } from '../server/tls/certificate.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits/limits.js';
 import { parseBytes, parseCommandLine, parseCount, parsePort, parseSeconds } from './args.js';
-import { loadSettings, SETTING_FLAGS, type ServerSettings, type SettingName } from './server-config.js';
+import { accountsFailure, accountsUrl, loadSettings, SETTING_FLAGS, type ServerSettings, type SettingName } from './server-config.js';
+import type { LoginBackend } from '../server/accounts/backend.js';
 import { runUsers, USERS_FLAGS, USERS_HELP } from './users-command.js';
 
 export const DEFAULT_PORT = 20215;
@@ -26,6 +27,10 @@ variable, which wins over the file, which wins over the default.
   --host ADDR        interface to listen on              LPF_HOST   (default: all interfaces)
   --port N           TCP port, 0 for any free port        LPF_PORT   (default: ${DEFAULT_PORT})
   --root DIR         data folder: accounts and files      LPF_ROOT   (default: ./lpf-data)
+  --accounts URL     keep accounts, sessions and login    LPF_ACCOUNTS (default: ROOT/users.txt
+                     throttles in PostgreSQL, shared by    and sessions.txt); PG* variables fill
+                     a group of servers:                   what the URL leaves out; the password
+                     postgres://USER@HOST:PORT/DATABASE    only from PGPASSWORD or ~/.pgpass
   --log-level LEVEL  fatal|error|warn|info|debug|silent   LPF_LOG_LEVEL (default: info)
   --no-register      refuse new accounts                  LPF_NO_REGISTER=1 (0 turns it off)
   --cert FILE        TLS certificate (PEM)                LPF_CERT   (default: ROOT/tls/cert.pem,
@@ -131,8 +136,10 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   const limits = parseLimits(settings);
   const plain = settings.on('plain');
   const allowRegistration = !settings.on('no-register');
+  const accounts = accountsUrl(settings);
   const log = await createLogger(level, process.stdout.isTTY === true);
   await mkdir(root, { recursive: true, mode: 0o700 });
+  const logins = accounts && (await openAccounts(accounts, limits, log));
   const tls = plain ? undefined : await loadTlsIdentity(root, settings.text('cert')?.value, settings.text('key')?.value);
   if (tls?.created) log.info({ path: `${root}/tls` }, 'created a TLS key and self-signed certificate');
   if (plain) log.warn('TLS is off (--plain): passwords and files cross the network unencrypted');
@@ -144,6 +151,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     tls,
     limits,
     log,
+    logins,
   });
   const address = await server.listen();
   log.info(
@@ -152,6 +160,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
       port: address.port,
       root,
       config: settings.configPath,
+      accounts: logins ? 'postgres' : 'files',
       tls: tls ? 'on' : 'off',
       fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined,
       version: VERSION,
@@ -160,6 +169,18 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   );
 
   stopOnSignals(server, log, graceMs);
+}
+
+/** The PostgreSQL login backend (loaded only when asked for); a clear error naming the setting when it cannot be used. */
+async function openAccounts(setting: { value: string; what: string }, limits: ServerLimits, log: Logger): Promise<LoginBackend> {
+  const { openPgBackend } = await import('../server/accounts/pg/pg-backend.js');
+  try {
+    const backend = await openPgBackend(setting.value, limits, log);
+    log.info({ accounts: 'postgres', url: setting.value }, 'using the accounts database');
+    return backend;
+  } catch (err) {
+    throw accountsFailure(setting, err);
+  }
 }
 
 /** SIGTERM or SIGINT: a graceful shutdown (commands in flight get `graceMs`); a second signal stops at once. */

@@ -17,6 +17,7 @@ export const SETTING_FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
   root: { type: 'string' },
+  accounts: { type: 'string' },
   'log-level': { type: 'string' },
   'no-register': { type: 'boolean' },
   cert: { type: 'string' },
@@ -171,4 +172,39 @@ export function parseConfig(text: string, path: string): Map<SettingName, Settin
     }
   }
   return values;
+}
+
+/**
+ * The accounts database URL of the `accounts` setting (postgres://USER@HOST:PORT/DB), checked; undefined
+ * when unset (accounts then live in ROOT/users.txt). Parts it leaves out come from the PG* variables; a
+ * password never comes from it (flags show in process listings): PGPASSWORD or ~/.pgpass.
+ */
+export function accountsUrl(settings: ServerSettings): Setting<string> | undefined {
+  const setting = settings.text('accounts');
+  if (!setting) return undefined;
+  let url: URL;
+  try {
+    url = new URL(setting.value);
+  } catch {
+    throw new LpfError('LPF_ERR_USAGE', `${setting.what}: "${setting.value}" is not a URL; expected postgres://USER@HOST:PORT/DATABASE`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new LpfError(
+      'LPF_ERR_USAGE',
+      `${setting.what}: expected a postgres:// URL (postgres://USER@HOST:PORT/DATABASE), not ${url.protocol}//`,
+    );
+  }
+  if (url.password !== '') {
+    throw new LpfError('LPF_ERR_USAGE', `${setting.what}: put no password in the URL; give it in PGPASSWORD or ~/.pgpass`);
+  }
+  return setting;
+}
+
+/** A start-up failure to reach or prepare the accounts database, naming the setting and the cause. */
+export function accountsFailure(setting: Setting<string>, err: unknown): LpfError {
+  let cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  // Connecting to "localhost" tries each address: the reasons are inside an AggregateError.
+  if (cause instanceof AggregateError && cause.message === '' && cause.errors[0] instanceof Error) cause = cause.errors[0];
+  const why = cause instanceof Error ? cause.message || cause.name : String(cause);
+  return new LpfError('LPF_ERR_SERVER', `${setting.what}: cannot use the accounts database at ${setting.value}: ${why}`, { cause: err });
 }

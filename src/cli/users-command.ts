@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { LpfError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../server/limits/limits.js';
 import { describeProblem } from '../server/accounts/accounts-file.js';
-import { addUser, checkNewPassword, checkOwner, listUsers, removeUser, setPassword, userExists, userName } from '../server/admin/users.js';
+import { checkNewPassword, checkOwner, fileAdmin, userName, type UsersAdmin } from '../server/admin/users.js';
 import { parseCount } from './args.js';
-import { SETTING_FLAGS, type ServerSettings } from './server-config.js';
+import { accountsFailure, accountsUrl, SETTING_FLAGS, type ServerSettings } from './server-config.js';
 
 /** Flags that only `users` takes, and which subcommand takes each. */
 export const USERS_FLAGS = {
@@ -28,12 +28,14 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** The server's settings that matter to `users`; the others are refused as a likely mistake. */
-const SHARED = new Set(['root', 'min-password']);
+const SHARED = new Set(['root', 'min-password', 'accounts']);
 
 export const USERS_HELP = `Usage: lpf-server users COMMAND [NAME] [options]
 
 Manages the accounts in ROOT/users.txt, also while a server runs on ROOT: the server
 honours every change at the next login. Run it as the account the server runs as.
+With --accounts (or LPF_ACCOUNTS), manages the accounts in that PostgreSQL database
+instead: every server using it ends the connections of a removed account at once.
 
 Commands:
   add NAME          create an account (the password is asked twice on a terminal)
@@ -45,6 +47,7 @@ Commands:
 
 Options:
   --root DIR        data folder (as for the server; also LPF_ROOT, the configuration file)
+  --accounts URL    the accounts database (as for the server; also LPF_ACCOUNTS)
   --config FILE     configuration file (as for the server)
   --min-password N  shortest password accepted (as for the server; default: 8)
   --password-stdin  add, passwd: read the password from the first line of standard input
@@ -67,34 +70,61 @@ export async function runUsers(args: string[], flags: Flags, settings: ServerSet
       throw new LpfError('LPF_ERR_USAGE', `--${flag} does not go with lpf-server users ${command}`);
     }
   }
-  if (command === 'list') {
-    if (name !== undefined) throw new LpfError('LPF_ERR_USAGE', `unexpected argument "${name}"`);
-    return list(root, flags.json === true);
+  if (command !== 'list' && name === undefined) throw new LpfError('LPF_ERR_USAGE', `lpf-server users ${command} needs a user name`);
+  if ((command === 'list' ? name : extra) !== undefined)
+    throw new LpfError('LPF_ERR_USAGE', `unexpected argument "${command === 'list' ? name : extra}"`);
+  const admin = await openAdmin(settings, root);
+  try {
+    if (command === 'list') return await list(admin, root, flags.json === true);
+    await change(admin, command, name as string, flags, settings, root);
+  } finally {
+    await admin.close();
   }
-  if (name === undefined) throw new LpfError('LPF_ERR_USAGE', `lpf-server users ${command} needs a user name`);
-  if (extra !== undefined) throw new LpfError('LPF_ERR_USAGE', `unexpected argument "${extra}"`);
+}
+
+async function change(
+  admin: UsersAdmin,
+  command: string,
+  name: string,
+  flags: Flags,
+  settings: ServerSettings,
+  root: string,
+): Promise<void> {
   const user = userName(name);
   await checkOwner(root);
-  const known = await userExists(root, user);
+  const known = await admin.exists(user);
   if (command === 'add' && known) throw new LpfError('LPF_ERR_USER_EXISTS', `the user "${user}" already exists`);
   if (command !== 'add' && !known) throw new LpfError('LPF_ERR_NO_SUCH_USER', `there is no user "${user}"`);
 
-  if (command === 'remove') return remove(root, user, flags.yes === true, flags['keep-files'] === true);
+  if (command === 'remove') return remove(admin, root, user, flags.yes === true, flags['keep-files'] === true);
   const min = settings.text('min-password');
   const minPasswordChars = min ? parseCount(min.value, min.what) : DEFAULT_LIMITS.minPasswordChars;
   const password = await newPassword(flags['password-stdin'] === true, minPasswordChars);
   if (command === 'add') {
-    await addUser({ root, minPasswordChars }, user, password);
+    await admin.add({ root, minPasswordChars }, user, password);
     say(`added user "${user}"`);
   } else {
-    const { sessionsEnded } = await setPassword({ root, minPasswordChars }, user, password);
+    const { sessionsEnded } = await admin.setPassword({ root, minPasswordChars }, user, password);
     say(`changed the password of "${user}"; ${plural(sessionsEnded, 'session')} ended`);
   }
 }
 
-async function list(root: string, json: boolean): Promise<void> {
-  const { users, problems } = await listUsers(root);
+/** The accounts of the database named by --accounts, else those of ROOT/users.txt. */
+async function openAdmin(settings: ServerSettings, root: string): Promise<UsersAdmin> {
+  const setting = accountsUrl(settings);
+  if (!setting) return fileAdmin(root);
+  const { openPgAdmin } = await import('../server/admin/pg-users.js');
+  try {
+    return await openPgAdmin(setting.value, root);
+  } catch (err) {
+    throw accountsFailure(setting, err);
+  }
+}
+
+async function list(admin: UsersAdmin, root: string, json: boolean): Promise<void> {
+  const { users, problems } = await admin.list();
   if (
+    admin.kind === 'files' &&
     !(await stat(join(root, 'users.txt')).then(
       () => true,
       () => false,
@@ -106,7 +136,7 @@ async function list(root: string, json: boolean): Promise<void> {
   else for (const u of users) say(u.name);
 }
 
-async function remove(root: string, user: string, yes: boolean, keepFiles: boolean): Promise<void> {
+async function remove(admin: UsersAdmin, root: string, user: string, yes: boolean, keepFiles: boolean): Promise<void> {
   if (!yes) {
     if (!process.stdin.isTTY)
       throw new LpfError('LPF_ERR_USAGE', `lpf-server users remove asks for confirmation on a terminal; without one, add --yes`);
@@ -116,7 +146,7 @@ async function remove(root: string, user: string, yes: boolean, keepFiles: boole
       throw cancelled();
     }
   }
-  const result = await removeUser(root, user, keepFiles);
+  const result = await admin.remove(user, keepFiles);
   const files = keepFiles ? 'files kept' : result.filesRemoved ? 'files deleted' : 'no files';
   say(`removed user "${user}"; ${plural(result.sessionsEnded, 'session')} ended; ${files}`);
   if (keepFiles) warn(`the files of "${user}" are kept in ${root}: a new account named "${user}" would see them`);

@@ -1,10 +1,9 @@
 /** What every client connection of one server shares: the stores, and the state of the abuse limits. */
 import type { Accounts } from './accounts/accounts.js';
-import type { LoginSessions } from './accounts/login-sessions.js';
-import type { LoginThrottle } from './limits/login-throttle.js';
+import type { SessionStore } from './accounts/session-store.js';
 import type { ServerLimits } from './limits/limits.js';
 import type { QuotaKeeper } from './limits/quota.js';
-import type { RateWindow } from './limits/rate-window.js';
+import type { RateLimit, Throttle } from './limits/throttle.js';
 import type { Logger } from './logger.js';
 import type { Storage } from './storage/storage.js';
 
@@ -14,10 +13,10 @@ export interface ServerContext {
   log: Logger;
   allowRegistration: boolean;
   limits: ServerLimits;
-  accountThrottle: LoginThrottle;
-  addressThrottle: LoginThrottle;
-  registrations: RateWindow;
+  accountThrottle: Throttle;
+  addressThrottle: Throttle;
+  registrations: RateLimit;
   quota: QuotaKeeper;
   /** The login sessions (tokens) clients may log in with instead of a password. */
-  loginSessions: LoginSessions;
+  loginSessions: SessionStore;
 }

@@ -3,17 +3,12 @@ import { mkdir, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { describeProblem } from './accounts/accounts-file.js';
-import { FileAccounts } from './accounts/file-accounts.js';
-import { watchLogins } from './accounts/login-watch.js';
-import { LoginSessions } from './accounts/login-sessions.js';
+import type { LoginBackend } from './accounts/backend.js';
+import { openFileBackend } from './accounts/file-backend.js';
 import type { Logger } from './logger.js';
-import { systemClock } from './limits/clock.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import type { ServerLimits } from './limits/limits.js';
-import { LoginThrottle } from './limits/login-throttle.js';
 import { QuotaKeeper } from './limits/quota.js';
-import { RateWindow } from './limits/rate-window.js';
 import { encodeMessage } from '../protocol/index.js';
 import { ClientConnection } from './client-connection.js';
 import type { ServerContext } from './server-context.js';
@@ -59,6 +54,8 @@ export interface ServerOptions {
   log: Logger;
   /** Where files live; by default on disk under `root`. */
   storage?: Storage;
+  /** Where accounts, sessions and throttles live; by default users.txt, sessions.txt and memory. The server closes it on shutdown. */
+  logins?: LoginBackend;
 }
 
 export class LpfServer {
@@ -75,6 +72,7 @@ export class LpfServer {
   readonly #accepted = new Map<string, Accepted>();
   #sweeper: NodeJS.Timeout | undefined;
   #stopWatching: (() => void) | undefined;
+  #logins: LoginBackend | undefined;
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -149,32 +147,25 @@ export class LpfServer {
     for (const dir of [root, join(root, 'files'), join(root, 'partial'), join(root, 'meta')]) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
-    const accountsPath = join(root, 'users.txt');
-    const accounts = new FileAccounts(accountsPath, undefined, {
-      problems: (problems) => {
-        for (const p of problems) log.warn({ file: accountsPath, line: p.line, user: p.user, problem: p.kind }, describeProblem(p));
-      },
-    });
-    await accounts.load();
-    await warnIfReadableByOthers(log, accountsPath, this.#options.tls?.keyPath);
     const { allowRegistration, limits } = this.#options;
+    const logins = this.#options.logins ?? (await openFileBackend(root, limits, log));
+    this.#logins = logins;
+    await warnIfReadableByOthers(log, logins.name === 'files' ? join(root, 'users.txt') : undefined, this.#options.tls?.keyPath);
     const storage = this.#options.storage ?? new DiskStorage(root);
-    const loginSessions = new LoginSessions(join(root, 'sessions.txt'), limits.sessionTtlMs, systemClock);
-    await loginSessions.load();
     this.#context = {
-      accounts,
+      accounts: logins.accounts,
       storage,
       log,
       allowRegistration,
       limits,
-      accountThrottle: new LoginThrottle(limits.accountThrottle, systemClock),
-      addressThrottle: new LoginThrottle(limits.addressThrottle, systemClock),
-      registrations: new RateWindow(limits.registrationsPerHour, 3_600_000, systemClock),
+      accountThrottle: logins.accountThrottle,
+      addressThrottle: logins.addressThrottle,
+      registrations: logins.registrations,
       quota: new QuotaKeeper(storage, limits.quotaBytes),
-      loginSessions,
+      loginSessions: logins.loginSessions,
     };
     this.#startSweeping(storage, limits.partialTtlMs);
-    this.#stopWatching = watchLogins(root, accounts, loginSessions, () => this.#clients, log);
+    this.#stopWatching = await logins.watch(() => this.#clients);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -205,6 +196,7 @@ export class LpfServer {
     for (const client of this.#clients) client.destroy();
     for (const { socket } of this.#accepted.values()) socket.destroy(); // handshakes and refusals still pending
     await listenerClosed;
+    await this.#logins?.close();
   }
 
   /** Stops at once, cutting every connection. */

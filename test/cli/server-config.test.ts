@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadSettings, parseConfig, ServerSettings, type ConfigFile } from '../../src/cli/server-config.js';
+import { accountsFailure, accountsUrl, loadSettings, parseConfig, ServerSettings, type ConfigFile } from '../../src/cli/server-config.js';
 import { tempDir } from '../helpers/processes.js';
 
 const FILE = '/etc/lpf/server.toml';
@@ -97,4 +97,36 @@ test('ROOT/lpf-server.toml is read when present, may not move ROOT; --config or 
   } finally {
     await dir.cleanup();
   }
+});
+
+test('accounts: from the flag, LPF_ACCOUNTS or the file key; a postgres URL without a password, else an error naming the setting', () => {
+  const file: ConfigFile = { path: FILE, values: parseConfig('accounts = "postgres://lpf@db.example:5432/lpf"\n', FILE) };
+  assert.equal(accountsUrl(new ServerSettings({}, {}, undefined)), undefined, 'unset: users.txt');
+  assert.deepEqual(accountsUrl(new ServerSettings({}, {}, file)), {
+    value: 'postgres://lpf@db.example:5432/lpf',
+    what: `accounts in ${FILE}`,
+  });
+  assert.deepEqual(accountsUrl(new ServerSettings({}, { LPF_ACCOUNTS: 'postgresql://a@h/d' }, file)), {
+    value: 'postgresql://a@h/d',
+    what: 'LPF_ACCOUNTS',
+  });
+  assert.equal(accountsUrl(new ServerSettings({ accounts: 'postgres:///lpf' }, { LPF_ACCOUNTS: 'x' }, file))?.what, '--accounts');
+  const cases: [string, RegExp][] = [
+    ['db.example:5432', /^--accounts: expected a postgres:\/\/ URL/],
+    ['not a url', /^--accounts: "not a url" is not a URL; expected postgres:\/\/USER@HOST:PORT\/DATABASE$/],
+    ['https://db.example/', /^--accounts: expected a postgres:\/\/ URL/],
+    ['postgres://lpf:hunter2@db.example/lpf', /^--accounts: put no password in the URL; give it in PGPASSWORD or ~\/\.pgpass$/],
+  ];
+  for (const [value, message] of cases) {
+    assert.throws(
+      () => accountsUrl(new ServerSettings({ accounts: value }, {}, undefined)),
+      (err: Error & { code?: string }) => err.code === 'LPF_ERR_USAGE' && message.test(err.message) && !err.message.includes('hunter2'),
+    );
+  }
+  const failure = accountsFailure(
+    { value: 'postgres://lpf@h/d', what: 'LPF_ACCOUNTS' },
+    new Error('wrapped', { cause: new Error('connect ECONNREFUSED') }),
+  );
+  assert.equal(failure.code, 'LPF_ERR_SERVER');
+  assert.equal(failure.message, 'LPF_ACCOUNTS: cannot use the accounts database at postgres://lpf@h/d: connect ECONNREFUSED');
 });

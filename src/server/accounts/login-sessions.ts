@@ -12,14 +12,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { replaceFile } from '../../util/durable-file.js';
 import type { Clock } from '../limits/clock.js';
+import type { LoginSession, SessionStore } from './session-store.js';
 import { asServerFailure, fileVersion, withFileLock, type FileVersion } from './shared-file.js';
 
-export interface LoginSession {
-  user: string;
-  expires: number;
-}
+export type { LoginSession } from './session-store.js';
 
-export class LoginSessions {
+export class LoginSessions implements SessionStore {
   readonly #path: string;
   readonly #ttlMs: number;
   readonly #clock: Clock;
@@ -70,6 +68,19 @@ export class LoginSessions {
 
   async revoke(token: string): Promise<void> {
     await this.#change(() => this.#sessions.delete(hashOf(token)));
+  }
+
+  async revokeAll(user: string): Promise<number> {
+    let ended = 0;
+    await this.#change(() => {
+      const now = this.#clock();
+      for (const [hash, s] of this.#sessions) {
+        if (s.user !== user) continue;
+        if (s.expires > now) ended++;
+        this.#sessions.delete(hash);
+      }
+    });
+    return ended;
   }
 
   /** Re-reads the file if another process changed it. */

@@ -115,21 +115,25 @@ export async function removeUser(
     return lines.filter((line) => lineUser(line) !== name);
   });
   const sessionsEnded = await revokeSessionsOf(sessionsPath(root), name, systemClock);
-  let filesRemoved = false;
-  if (!keepFiles) {
-    for (const area of ['files', 'meta', 'partial']) {
-      const dir = join(root, area, name);
-      if (
-        await stat(dir).then(
-          () => true,
-          () => false,
-        )
-      )
-        filesRemoved = true;
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
+  const filesRemoved = keepFiles ? false : await removeFiles(root, name);
   return { name, sessionsEnded, filesRemoved };
+}
+
+/** Removes a user's stored files, records and partial uploads; resolves with whether there were any. */
+export async function removeFiles(root: string, name: string): Promise<boolean> {
+  let removed = false;
+  for (const area of ['files', 'meta', 'partial']) {
+    const dir = join(root, area, name);
+    if (
+      await stat(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed = true;
+    await rm(dir, { recursive: true, force: true });
+  }
+  return removed;
 }
 
 /**
@@ -155,4 +159,28 @@ function exists(name: string): LpfError {
 
 function unknown(name: string): LpfError {
   return new LpfError('LPF_ERR_NO_SUCH_USER', `there is no user "${name}"`);
+}
+
+/** The account administration `lpf-server users` needs, on users.txt (fileAdmin) or PostgreSQL (pg-users.ts). */
+export interface UsersAdmin {
+  kind: 'files' | 'postgres';
+  exists(user: string): Promise<boolean>;
+  list(): Promise<UserListing>;
+  add(options: AdminOptions, user: string, password: string): Promise<string>;
+  setPassword(options: AdminOptions, user: string, password: string): Promise<{ name: string; sessionsEnded: number }>;
+  remove(user: string, keepFiles: boolean): Promise<{ name: string; sessionsEnded: number; filesRemoved: boolean }>;
+  close(): Promise<void>;
+}
+
+/** Administration of the accounts file of a data folder. */
+export function fileAdmin(root: string): UsersAdmin {
+  return {
+    kind: 'files',
+    exists: (user) => userExists(root, user),
+    list: () => listUsers(root),
+    add: addUser,
+    setPassword,
+    remove: (user, keepFiles) => removeUser(root, user, keepFiles),
+    close: () => Promise.resolve(),
+  };
 }

@@ -25,14 +25,14 @@ export const session = defineCommand({
   type: 'session',
   access: 'anonymous',
   ordered: false,
-  run(ctx, message) {
+  async run(ctx, message) {
     const { addressThrottle, loginSessions } = ctx.server;
     const addressKey = `addr:${ctx.address}`;
-    const wait = addressThrottle.waitFor([addressKey]);
+    const wait = await addressThrottle.waitFor([addressKey]);
     if (wait > 0) throw throttled(wait);
-    const live = loginSessions.get(message.token);
+    const live = await loginSessions.get(message.token);
     if (!live) {
-      addressThrottle.failed([addressKey]);
+      await addressThrottle.failed([addressKey]);
       throw new LpfError('LPF_ERR_SESSION', 'the session has expired or was ended; log in again');
     }
     ctx.setLogin({ user: live.user, token: message.token });
@@ -62,7 +62,7 @@ async function registered(ctx: CommandContext, message: MessageOf<'register'>): 
   if ([...message.password].length < limits.minPasswordChars) {
     throw new LpfError('LPF_ERR_BAD_PASSWORD', `the password must be at least ${limits.minPasswordChars} characters long`);
   }
-  if (!registrations.take(ctx.address)) {
+  if (!(await registrations.take(ctx.address))) {
     throw new LpfError('LPF_ERR_THROTTLED', 'too many new accounts from your address; try again later');
   }
   return accounts.register(message.user, message.password);
@@ -77,21 +77,21 @@ async function verified(ctx: CommandContext, message: MessageOf<'login'>): Promi
   // Bounded key: a name sent by a client can be 64 KiB, a valid one is at most MAX_USER_NAME.
   const accountKey = `user:${message.user.slice(0, MAX_USER_NAME + 1).toLowerCase()}`;
   const addressKey = `addr:${ctx.address}`;
-  const wait = Math.max(accountThrottle.waitFor([accountKey]), addressThrottle.waitFor([addressKey]));
+  const wait = Math.max(await accountThrottle.waitFor([accountKey]), await addressThrottle.waitFor([addressKey]));
   if (wait > 0) throw throttled(wait);
   // Through the gates, so parallel attempts cannot all pass as free ones; the window is checked again inside.
   await accountThrottle.enter(accountKey);
   await addressThrottle.enter(addressKey);
   try {
-    const inside = Math.max(accountThrottle.waitFor([accountKey]), addressThrottle.waitFor([addressKey]));
+    const inside = Math.max(await accountThrottle.waitFor([accountKey]), await addressThrottle.waitFor([addressKey]));
     if (inside > 0) throw throttled(inside);
     const user = await accounts.verify(message.user, message.password);
-    accountThrottle.succeeded(accountKey);
+    await accountThrottle.succeeded(accountKey);
     return user;
   } catch (err) {
     if (err instanceof LpfError && err.code === 'LPF_ERR_AUTH') {
-      accountThrottle.failed([accountKey]);
-      addressThrottle.failed([addressKey]);
+      await accountThrottle.failed([accountKey]);
+      await addressThrottle.failed([addressKey]);
     }
     throw err;
   } finally {

@@ -10,6 +10,8 @@
  * all pass as free ones, while parallel logins of a real user just queue.
  */
 import type { Clock } from './clock.js';
+import { KeyGate } from './key-gate.js';
+import type { Throttle } from './throttle.js';
 
 export interface ThrottleOptions {
   /** Failures allowed before delays start. */
@@ -29,12 +31,11 @@ interface Record {
 /** Bounds memory under a flood of distinct keys: the oldest entries go first. */
 const MAX_KEYS = 100_000;
 
-export class LoginThrottle {
+export class LoginThrottle implements Throttle {
   readonly #options: ThrottleOptions;
   readonly #clock: Clock;
   readonly #records = new Map<string, Record>();
-  readonly #inFlight = new Map<string, number>();
-  readonly #queued = new Map<string, (() => void)[]>();
+  readonly #gate = new KeyGate();
 
   constructor(options: ThrottleOptions, clock: Clock) {
     this.#options = options;
@@ -66,25 +67,13 @@ export class LoginThrottle {
   }
 
   /** Resolves when an attempt for `key` may be checked; call leave(key) once it is decided. */
-  async enter(key: string): Promise<void> {
-    while ((this.#inFlight.get(key) ?? 0) >= this.#slots(key)) {
-      await new Promise<void>((resolve) => {
-        const queue = this.#queued.get(key) ?? [];
-        queue.push(resolve);
-        this.#queued.set(key, queue);
-      });
-    }
-    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+  enter(key: string): Promise<void> {
+    return this.#gate.enter(key, () => this.#slots(key));
   }
 
+  /** Those waiting are woken: each re-checks its slot, and those now inside a delay window are refused by waitFor. */
   leave(key: string): void {
-    const left = (this.#inFlight.get(key) ?? 1) - 1;
-    if (left > 0) this.#inFlight.set(key, left);
-    else this.#inFlight.delete(key);
-    // Wake every waiter: each re-checks its slot, and those now inside a delay window are refused by waitFor.
-    const queue = this.#queued.get(key);
-    this.#queued.delete(key);
-    for (const wake of queue ?? []) wake();
+    this.#gate.leave(key);
   }
 
   /** How many attempts may be checked at once: the free attempts left, at least one. */
@@ -103,9 +92,7 @@ export class LoginThrottle {
    * failure) starts the base delay; each further failure doubles it.
    */
   #delay(failures: number): number {
-    const over = failures - Math.max(this.#options.freeAttempts, 1);
-    if (over < 0) return 0;
-    return Math.min(this.#options.baseDelayMs * 2 ** Math.min(over, 30), this.#options.maxDelayMs);
+    return throttleDelay(this.#options, failures);
   }
 
   /** The record, unless it is old enough to forget (twice the longest delay since the last failure). */
@@ -117,4 +104,11 @@ export class LoginThrottle {
     }
     return record;
   }
+}
+
+/** The delay after `failures` failures: none while free attempts remain, then the base delay, doubling up to the maximum. */
+export function throttleDelay(options: ThrottleOptions, failures: number): number {
+  const over = failures - Math.max(options.freeAttempts, 1);
+  if (over < 0) return 0;
+  return Math.min(options.baseDelayMs * 2 ** Math.min(over, 30), options.maxDelayMs);
 }

@@ -1,9 +1,10 @@
 /** Counts events per key in a sliding window: "at most N registrations per address per hour". */
 import type { Clock } from './clock.js';
+import type { RateLimit } from './throttle.js';
 
 const MAX_KEYS = 100_000;
 
-export class RateWindow {
+export class RateWindow implements RateLimit {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #clock: Clock;
