@@ -2,7 +2,7 @@
 import type { Accounts } from './accounts/accounts.js';
 import type { SessionStore } from './accounts/session-store.js';
 import type { ServerLimits } from './limits/limits.js';
-import type { QuotaKeeper } from './limits/quota.js';
+import type { Quota } from './limits/quota.js';
 import type { RateLimit, Throttle } from './limits/throttle.js';
 import type { Logger } from './logger.js';
 import type { Storage } from './storage/storage.js';
@@ -16,7 +16,7 @@ export interface ServerContext {
   accountThrottle: Throttle;
   addressThrottle: Throttle;
   registrations: RateLimit;
-  quota: QuotaKeeper;
+  quota: Quota;
   /** The login sessions (tokens) clients may log in with instead of a password. */
   loginSessions: SessionStore;
 }

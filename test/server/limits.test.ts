@@ -294,19 +294,19 @@ describe('QuotaKeeper', () => {
 
   test('a reservation that ends without storing gives its room back', async () => {
     const quota = keeper(new FakeStorage(), 100);
-    await quota.reserve('alice', 70);
+    const upload = await quota.reserve('alice', 70);
     await assert.rejects(quota.reserve('alice', 31), { code: 'LPF_ERR_QUOTA' });
-    await quota.settle('alice', 70, undefined);
+    await upload.release();
+    await upload.release(); // settled once: the second does nothing
     await quota.reserve('alice', 100);
+    await assert.rejects(quota.reserve('alice', 1), { code: 'LPF_ERR_QUOTA' });
   });
 
   test('a stored upload keeps its room; deleting frees it', async () => {
     const quota = keeper(new FakeStorage(), 100);
-    await quota.reserve('alice', 70);
-    await quota.settle('alice', 70, { replaced: 0 });
+    await (await quota.reserve('alice', 70)).stored({ replaced: 0 });
     await assert.rejects(quota.reserve('alice', 31), { code: 'LPF_ERR_QUOTA' });
-    await quota.reserve('alice', 30);
-    await quota.settle('alice', 30, undefined);
+    await (await quota.reserve('alice', 30)).release();
     await quota.freed('alice', 70);
     await quota.reserve('alice', 100);
   });
@@ -316,14 +316,11 @@ describe('QuotaKeeper', () => {
     storage.used.set('alice', 50); // one 50-byte file
     const quota = keeper(storage, 100);
     await assert.rejects(quota.reserve('alice', 60), { code: 'LPF_ERR_QUOTA' }, 'the old file still takes its room during the upload');
-    await quota.reserve('alice', 50);
-    await quota.settle('alice', 50, { replaced: 50 }); // same name, same size: used stays 50
-    await quota.reserve('alice', 50);
-    await quota.settle('alice', 50, undefined);
+    await (await quota.reserve('alice', 50)).stored({ replaced: 50 }); // same name, same size: used stays 50
+    await (await quota.reserve('alice', 50)).release();
     await assert.rejects(quota.reserve('alice', 51), { code: 'LPF_ERR_QUOTA' });
     // A 20-byte file replacing the 50-byte one frees 30.
-    await quota.reserve('alice', 20);
-    await quota.settle('alice', 20, { replaced: 50 });
+    await (await quota.reserve('alice', 20)).stored({ replaced: 50 });
     await quota.reserve('alice', 80);
     await assert.rejects(quota.reserve('alice', 1), { code: 'LPF_ERR_QUOTA' });
   });

@@ -1,20 +1,60 @@
 /**
- * Per-user storage quota. Usage is read from storage once per user, then kept
- * up to date from commits and deletes; uploads in flight reserve their
- * announced size, so concurrent uploads cannot together overshoot. Cut-off
- * uploads kept for a resume count too (asked of storage at each reservation:
- * they come and go with connections and the sweep), or an account could fill
- * the disk with them.
+ * Per-user storage quota. What the commands need of it is `Quota`: reserve room before bytes are added
+ * (a Reservation, settled once), and say when bytes were freed. Two keepers implement it: QuotaKeeper
+ * here, in one server's memory (the default), and PgQuota (accounts/pg/pg-quota.ts), in PostgreSQL,
+ * shared by every server of a group. Both apply the one rule of `checkRoom`.
+ *
+ * QuotaKeeper: usage is read from storage once per user, then kept up to date from commits and deletes;
+ * uploads in flight reserve their announced size, so concurrent uploads cannot together overshoot.
+ * Cut-off uploads kept for a resume count too (asked of storage at each reservation: they come and go
+ * with connections and the sweep), or an account could fill the disk with them.
  */
 import { LpfError } from '../../errors.js';
 import type { Storage, UploadRequest } from '../storage/storage.js';
+
+/** The upload a reservation is for, whose own kept part (if it resumes one) is not counted twice. */
+export interface ReservedUpload {
+  path: string;
+  request: UploadRequest;
+}
+
+/** What the commands need of the quota. */
+export interface Quota {
+  /** Reserves room for `size` bytes; throws LPF_ERR_QUOTA when they do not fit. */
+  reserve(user: string, size: number, upload?: ReservedUpload): Promise<Reservation>;
+  /** `bytes` of the user's stored files are gone (deleted, or a copy took less than reserved). */
+  freed(user: string, bytes: number): Promise<void>;
+}
+
+/** What already takes room in a user's quota. */
+export interface QuotaTaken {
+  /** Bytes of stored files. */
+  used: number;
+  /** Bytes reserved by commands in flight. */
+  reserved: number;
+  /** Bytes held by cut-off uploads kept for a resume. */
+  kept: number;
+}
+
+/** The quota rule, the same for every keeper: throws LPF_ERR_QUOTA when `size` more bytes do not fit. */
+export function checkRoom(quotaBytes: number, size: number, { used, reserved, kept }: QuotaTaken): void {
+  const taken = used + reserved + kept;
+  if (taken + size <= quotaBytes) return;
+  const free = Math.max(0, quotaBytes - taken);
+  const partials = kept > 0 ? `; ${kept} bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire` : '';
+  throw new LpfError(
+    'LPF_ERR_QUOTA',
+    `not enough room in your storage quota: ${size} bytes needed, ${free} of ${quotaBytes} free${partials}`,
+  );
+}
 
 interface Account {
   used: number;
   reserved: number;
 }
 
-export class QuotaKeeper {
+/** The quota in this server's memory: right for one server alone on its storage. */
+export class QuotaKeeper implements Quota {
   readonly #storage: Storage;
   readonly #quota: number;
   readonly #accounts = new Map<string, Promise<Account>>();
@@ -24,32 +64,16 @@ export class QuotaKeeper {
     this.#quota = quotaBytes;
   }
 
-  /**
-   * Reserves room for an upload of `size` bytes to `path` (whose own kept part, if it resumes one, is not
-   * counted twice); throws LPF_ERR_QUOTA when it does not fit.
-   */
-  async reserve(user: string, size: number, upload?: { path: string; request: UploadRequest }): Promise<Reservation> {
+  async reserve(user: string, size: number, upload?: ReservedUpload): Promise<Reservation> {
     const account = await this.#account(user);
     const kept = await this.#storage.keptPartialBytes(user, upload);
-    const taken = account.used + account.reserved + kept;
-    if (taken + size > this.#quota) {
-      const free = Math.max(0, this.#quota - taken);
-      const partials =
-        kept > 0 ? `; ${kept} bytes of it are held by cut-off uploads kept for a resume, until they are resumed or expire` : '';
-      throw new LpfError(
-        'LPF_ERR_QUOTA',
-        `not enough room in your storage quota: ${size} bytes needed, ${free} of ${this.#quota} free${partials}`,
-      );
-    }
+    checkRoom(this.#quota, size, { used: account.used, reserved: account.reserved, kept });
     account.reserved += size;
-    return new Reservation(this, user, size);
-  }
-
-  /** An upload reserved with reserve() ended: stored (replacing `replaced` bytes) or not. */
-  async settle(user: string, size: number, stored: { replaced: number } | undefined): Promise<void> {
-    const account = await this.#account(user);
-    account.reserved -= size;
-    if (stored) account.used += size - stored.replaced;
+    return new Reservation(size, (stored) => {
+      account.reserved -= size;
+      if (stored) account.used += size - stored.replaced;
+      return Promise.resolve();
+    });
   }
 
   async freed(user: string, bytes: number): Promise<void> {
@@ -69,22 +93,23 @@ export class QuotaKeeper {
   }
 }
 
+/** How a keeper ends a reservation: the bytes were stored (replacing `replaced` bytes), or not (undefined). */
+export type Settle = (stored: { replaced: number } | undefined) => Promise<void>;
+
 /**
  * Room reserved for one command's bytes. Settled once, whoever gets there first (the command, its
  * failure, the connection's close): later calls do nothing, so no path can release it twice.
  */
 export class Reservation {
-  readonly #quota: QuotaKeeper;
-  readonly #user: string;
+  readonly #settle: Settle;
   /** The bytes reserved. */
   readonly size: number;
   #settled = false;
   #kept = false;
 
-  constructor(quota: QuotaKeeper, user: string, size: number) {
-    this.#quota = quota;
-    this.#user = user;
+  constructor(size: number, settle: Settle) {
     this.size = size;
+    this.#settle = settle;
   }
 
   /** Whether it is settled, or kept for later by its command (an upload receiving its data). */
@@ -100,17 +125,17 @@ export class Reservation {
 
   /** The bytes were stored, replacing `replaced` bytes. */
   stored(stored: { replaced: number }): Promise<void> {
-    return this.#settle(stored);
+    return this.#end(stored);
   }
 
   /** Nothing was stored: the room is free again. */
   release(): Promise<void> {
-    return this.#settle(undefined);
+    return this.#end(undefined);
   }
 
-  #settle(stored: { replaced: number } | undefined): Promise<void> {
+  #end(stored: { replaced: number } | undefined): Promise<void> {
     if (this.#settled) return Promise.resolve();
     this.#settled = true;
-    return this.#quota.settle(this.#user, this.size, stored);
+    return this.#settle(stored);
   }
 }
