@@ -8,7 +8,6 @@ import { openFileBackend } from './accounts/file-backend.js';
 import type { Logger } from './logger.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import type { ServerLimits } from './limits/limits.js';
-import { QuotaKeeper } from './limits/quota.js';
 import { encodeMessage } from '../protocol/index.js';
 import { ClientConnection } from './client-connection.js';
 import type { ServerContext } from './server-context.js';
@@ -161,7 +160,7 @@ export class LpfServer {
       accountThrottle: logins.accountThrottle,
       addressThrottle: logins.addressThrottle,
       registrations: logins.registrations,
-      quota: new QuotaKeeper(storage, limits.quotaBytes),
+      quota: logins.quota(storage, limits.quotaBytes),
       loginSessions: logins.loginSessions,
     };
     this.#startSweeping(storage, limits.partialTtlMs);

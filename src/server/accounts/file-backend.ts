@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { systemClock } from '../limits/clock.js';
 import type { ServerLimits } from '../limits/limits.js';
 import { LoginThrottle } from '../limits/login-throttle.js';
+import { QuotaKeeper } from '../limits/quota.js';
 import { RateWindow } from '../limits/rate-window.js';
 import { describeProblem } from './accounts-file.js';
 import type { LoginBackend } from './backend.js';
@@ -28,6 +29,7 @@ export async function openFileBackend(root: string, limits: ServerLimits, log: L
     accountThrottle: new LoginThrottle(limits.accountThrottle, systemClock),
     addressThrottle: new LoginThrottle(limits.addressThrottle, systemClock),
     registrations: new RateWindow(limits.registrationsPerHour, 3_600_000, systemClock),
+    quota: (storage, quotaBytes) => new QuotaKeeper(storage, quotaBytes),
     watch: (live) => Promise.resolve(watchLogins(root, accounts, loginSessions, live, log)),
     close: () => Promise.resolve(),
   };

@@ -54,6 +54,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX login_changes_at ON login_changes (at_ms);
     `,
   },
+  {
+    version: 2,
+    name: 'quota usage and reservations shared by the servers of a group',
+    sql: `
+      CREATE TABLE quota_usage (
+        user_name text PRIMARY KEY REFERENCES accounts (name) ON DELETE CASCADE,
+        used bigint
+      );
+      CREATE TABLE quota_reservations (
+        id bigserial PRIMARY KEY,
+        user_name text NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+        server_id text NOT NULL,
+        bytes bigint NOT NULL,
+        expires_ms bigint NOT NULL
+      );
+      CREATE INDEX quota_reservations_user ON quota_reservations (user_name, expires_ms);
+      CREATE INDEX quota_reservations_expires ON quota_reservations (expires_ms);
+    `,
+  },
 ];
 
 /** Brings the schema up to date; resolves with the versions it applied (none when up to date). */

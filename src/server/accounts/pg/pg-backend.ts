@@ -7,6 +7,7 @@ import { Database } from './database.js';
 import { migrate } from './migrations.js';
 import { PgAccounts } from './pg-accounts.js';
 import { PgRateWindow, PgThrottle } from './pg-limits.js';
+import { PgQuota } from './pg-quota.js';
 import { PgSessions } from './pg-sessions.js';
 import { CHANGE_WINDOW_MS, PgLoginWatch } from './pg-watch.js';
 
@@ -18,6 +19,8 @@ export interface PgBackendOptions {
   clock?: Clock;
   /** How often login changes are read without a NOTIFY (the fallback after a lost LISTEN connection). */
   recheckMs?: number;
+  /** How long a quota reservation counts without being renewed (pg-quota.ts LEASE_MS by default). */
+  quotaLeaseMs?: number;
 }
 
 /**
@@ -50,6 +53,7 @@ export async function openPgBackend(url: string, limits: ServerLimits, log: Logg
       // logged by the database; the next sweep tries again
     }
   };
+  const quotas: PgQuota[] = [];
   let closed: Promise<void> | undefined;
   return {
     name: 'postgres',
@@ -58,6 +62,12 @@ export async function openPgBackend(url: string, limits: ServerLimits, log: Logg
     accountThrottle,
     addressThrottle,
     registrations,
+    quota(storage, quotaBytes) {
+      const quota = new PgQuota(db, storage, quotaBytes, { clock, log, leaseMs: options.quotaLeaseMs });
+      quota.start();
+      quotas.push(quota);
+      return quota;
+    },
     async watch(live) {
       const watcher = new PgLoginWatch(db, live, log, { recheckMs: options.recheckMs ?? DEFAULT_RECHECK_MS, clock });
       await watcher.start();
@@ -69,6 +79,9 @@ export async function openPgBackend(url: string, limits: ServerLimits, log: Logg
         watcher.stop();
       };
     },
-    close: () => (closed ??= db.close()), // once: a pool cannot be ended twice
+    close: () => {
+      for (const quota of quotas) quota.stop();
+      return (closed ??= db.close()); // once: a pool cannot be ended twice
+    },
   };
 }
