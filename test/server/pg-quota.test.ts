@@ -145,6 +145,15 @@ describe('PgQuota: the quota shared by the servers of a group', { skip }, () => 
     assert.equal(Number(rows[0]?.n), 0);
   });
 
+  test('a server that stops removes its reservations at once; a stopped server renews nothing', async () => {
+    const [a, b] = (await servers(2, 100, new FakeStorage())) as [PgQuota, PgQuota];
+    a.start();
+    await a.reserve('alice', 60);
+    await assert.rejects(b.reserve('alice', 41), { code: 'LPF_ERR_QUOTA' });
+    await a.stop();
+    await b.reserve('alice', 100);
+  });
+
   test('with the database down: a reservation is refused with LPF_ERR_SERVER; a settle never fails its command and is written once the database is back', async () => {
     const storage = new FakeStorage();
     const [a, b] = (await servers(2, 100, storage)) as [PgQuota, PgQuota];

@@ -79,9 +79,6 @@ export async function openPgBackend(url: string, limits: ServerLimits, log: Logg
         watcher.stop();
       };
     },
-    close: () => {
-      for (const quota of quotas) quota.stop();
-      return (closed ??= db.close()); // once: a pool cannot be ended twice
-    },
+    close: () => (closed ??= Promise.all(quotas.map((q) => q.stop())).then(() => db.close())), // once: a pool cannot be ended twice
   };
 }

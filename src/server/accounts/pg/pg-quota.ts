@@ -98,10 +98,20 @@ export class PgQuota implements Quota {
     this.#renewer.unref();
   }
 
-  /** Stops renewing; this server's reservations lapse with their lease (a process that stops settles them first). */
-  stop(): void {
+  /**
+   * Stops renewing, writes what the database missed and removes this server's reservations (its connections
+   * are closed: nothing it reserved is still coming). Best effort: what fails lapses with its lease.
+   */
+  async stop(): Promise<void> {
     clearInterval(this.#renewer);
     this.#renewer = undefined;
+    this.#live.clear();
+    try {
+      await this.#writeLeftOver();
+      await this.#db.query('DELETE FROM quota_reservations WHERE server_id = $1', [this.serverId]);
+    } catch {
+      // logged by the database
+    }
   }
 
   /** Extends the lease of this server's reservations, removes long-lapsed ones, writes the changes of `used` left over. */
