@@ -36,6 +36,9 @@ variable, which wins over the file, which wins over the default.
   --cert FILE        TLS certificate (PEM)                LPF_CERT   (default: ROOT/tls/cert.pem,
   --key FILE         its private key (PEM)                LPF_KEY     made on first start)
   --plain            no TLS: plain TCP, for use behind a TLS terminator only   LPF_PLAIN=1 (or 0)
+  --health-port N    answer GET /health over HTTP         LPF_HEALTH_PORT (default: none)
+                     (200 or 503, JSON), for a load balancer
+  --health-host ADDR interface of the health check        LPF_HEALTH_HOST (default: 127.0.0.1)
 
 Limits (defaults are safe for a public server; raise them for load tests):
   --max-connections N     open connections in all          LPF_MAX_CONNECTIONS (default: 1024)
@@ -137,6 +140,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   const plain = settings.on('plain');
   const allowRegistration = !settings.on('no-register');
   const accounts = accountsUrl(settings);
+  const health = healthListener(settings);
   const log = await createLogger(level, process.stdout.isTTY === true);
   await mkdir(root, { recursive: true, mode: 0o700 });
   const logins = accounts && (await openAccounts(accounts, limits, log));
@@ -152,6 +156,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     limits,
     log,
     logins,
+    health,
   });
   const address = await server.listen();
   log.info(
@@ -169,6 +174,13 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   );
 
   stopOnSignals(server, log, graceMs);
+}
+
+/** Where the health check listens, if --health-port asks for one: loopback unless --health-host says otherwise. */
+function healthListener(settings: ServerSettings): { host: string; port: number } | undefined {
+  const port = settings.text('health-port');
+  if (!port) return undefined;
+  return { host: settings.text('health-host')?.value ?? '127.0.0.1', port: parsePort(port.value, port.what) };
 }
 
 /** The PostgreSQL login backend (loaded only when asked for); a clear error naming the setting when it cannot be used. */

@@ -37,6 +37,8 @@ export const SETTING_FLAGS = {
   grace: { type: 'string' },
   'partial-ttl': { type: 'string' },
   'session-ttl': { type: 'string' },
+  'health-port': { type: 'string' },
+  'health-host': { type: 'string' },
 } as const;
 
 export type SettingName = keyof typeof SETTING_FLAGS;

@@ -1,10 +1,11 @@
 /** The lpf server: accepts connections on one event loop and gives each a ClientConnection. */
-import { mkdir, stat } from 'node:fs/promises';
+import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { LoginBackend } from './accounts/backend.js';
 import { openFileBackend } from './accounts/file-backend.js';
+import { HealthListener, type HealthProbe } from './health.js';
 import type { Logger } from './logger.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import type { ServerLimits } from './limits/limits.js';
@@ -55,6 +56,8 @@ export interface ServerOptions {
   storage?: Storage;
   /** Where accounts, sessions and throttles live; by default users.txt, sessions.txt and memory. The server closes it on shutdown. */
   logins?: LoginBackend;
+  /** Where to answer `GET /health` (health.ts); no health listener when undefined. */
+  health?: { host: string; port: number };
 }
 
 export class LpfServer {
@@ -72,6 +75,7 @@ export class LpfServer {
   #sweeper: NodeJS.Timeout | undefined;
   #stopWatching: (() => void) | undefined;
   #logins: LoginBackend | undefined;
+  #health: HealthListener | undefined;
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -165,6 +169,7 @@ export class LpfServer {
     };
     this.#startSweeping(storage, limits.partialTtlMs);
     this.#stopWatching = await logins.watch(() => this.#clients);
+    if (this.#options.health) await this.#listenForHealth(this.#options.health, storage, logins);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen({ host, port }, () => {
@@ -181,6 +186,7 @@ export class LpfServer {
    * rest. Resolves when every connection is gone.
    */
   async shutdown(graceMs: number): Promise<void> {
+    this.#health?.drain();
     clearInterval(this.#sweeper);
     this.#stopWatching?.();
     const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -195,7 +201,25 @@ export class LpfServer {
     for (const client of this.#clients) client.destroy();
     for (const { socket } of this.#accepted.values()) socket.destroy(); // handshakes and refusals still pending
     await listenerClosed;
+    await this.#health?.close();
     await this.#logins?.close();
+  }
+
+  /** Starts the health listener: storage and accounts each asked whether they answer. */
+  async #listenForHealth(where: { host: string; port: number }, storage: Storage, logins: LoginBackend): Promise<void> {
+    const { root, log } = this.#options;
+    const custom = storage as Partial<HealthProbe> & { name?: unknown };
+    // A storage with a check of its own (object storage) is asked; the local disk must be there and writable.
+    const storageProbe: HealthProbe =
+      typeof custom.check === 'function'
+        ? {
+            backend: typeof custom.name === 'string' ? custom.name : 'custom',
+            check: () => (custom.check as () => Promise<void>).call(storage),
+          }
+        : { backend: 'disk', check: () => access(join(root, 'files'), constants.R_OK | constants.W_OK) };
+    this.#health = new HealthListener({ storage: storageProbe, accounts: { backend: logins.name, check: () => logins.check() } }, log);
+    const address = await this.#health.listen(where.host, where.port);
+    log.info({ host: address.address, port: address.port }, 'health check listening');
   }
 
   /** Stops at once, cutting every connection. */

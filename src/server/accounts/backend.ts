@@ -19,6 +19,8 @@ export interface LoginBackend {
   registrations: RateLimit;
   /** The storage quota of every account on `storage`: in this server's memory, or shared by the group in PostgreSQL. */
   quota(storage: Storage, quotaBytes: number): Quota;
+  /** Resolves when the backend answers (for the health check), rejects when it does not. */
+  check(): Promise<void>;
   /** Starts ending live connections whose login stopped holding (and any periodic upkeep); returns a function that stops. */
   watch(live: () => Iterable<LiveLogin>): Promise<() => void>;
   /** Releases what the backend holds (connections). */

@@ -1,4 +1,5 @@
 /** The login backend of a single server: users.txt and sessions.txt in the data folder, throttles in memory. */
+import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { systemClock } from '../limits/clock.js';
@@ -30,6 +31,7 @@ export async function openFileBackend(root: string, limits: ServerLimits, log: L
     addressThrottle: new LoginThrottle(limits.addressThrottle, systemClock),
     registrations: new RateWindow(limits.registrationsPerHour, 3_600_000, systemClock),
     quota: (storage, quotaBytes) => new QuotaKeeper(storage, quotaBytes),
+    check: () => access(root, constants.R_OK | constants.W_OK),
     watch: (live) => Promise.resolve(watchLogins(root, accounts, loginSessions, live, log)),
     close: () => Promise.resolve(),
   };

@@ -68,6 +68,9 @@ export async function openPgBackend(url: string, limits: ServerLimits, log: Logg
       quotas.push(quota);
       return quota;
     },
+    async check() {
+      await db.query('SELECT 1');
+    },
     async watch(live) {
       const watcher = new PgLoginWatch(db, live, log, { recheckMs: options.recheckMs ?? DEFAULT_RECHECK_MS, clock });
       await watcher.start();
