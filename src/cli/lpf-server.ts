@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits/limits.js';
 import { parseBytes, parseCommandLine, parseCount, parsePort, parseSeconds } from './args.js';
 import { loadSettings, SETTING_FLAGS, type ServerSettings, type SettingName } from './server-config.js';
+import { chooseStorage } from './storage-setting.js';
 import { runUsers, USERS_FLAGS, USERS_HELP } from './users-command.js';
 
 export const DEFAULT_PORT = 20215;
@@ -31,6 +32,13 @@ variable, which wins over the file, which wins over the default.
   --cert FILE        TLS certificate (PEM)                LPF_CERT   (default: ROOT/tls/cert.pem,
   --key FILE         its private key (PEM)                LPF_KEY     made on first start)
   --plain            no TLS: plain TCP, for use behind a TLS terminator only   LPF_PLAIN=1 (or 0)
+
+Files on S3-compatible object storage (default: ROOT/files on the local disk); credentials only from
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the AWS shared config, never from a flag:
+  --storage URL      s3://BUCKET[/PREFIX]                 LPF_STORAGE
+  --s3-endpoint URL  the store, e.g. http://127.0.0.1:8080 LPF_S3_ENDPOINT (default: AWS)
+  --s3-region R      its region                           LPF_S3_REGION (default: AWS_REGION or us-east-1)
+  --s3-path-style    http://HOST/BUCKET/KEY URLs (most non-AWS stores)   LPF_S3_PATH_STYLE=1
 
 Limits (defaults are safe for a public server; raise them for load tests):
   --max-connections N     open connections in all          LPF_MAX_CONNECTIONS (default: 1024)
@@ -132,6 +140,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   const plain = settings.on('plain');
   const allowRegistration = !settings.on('no-register');
   const log = await createLogger(level, process.stdout.isTTY === true);
+  const files = await chooseStorage(settings);
   await mkdir(root, { recursive: true, mode: 0o700 });
   const tls = plain ? undefined : await loadTlsIdentity(root, settings.text('cert')?.value, settings.text('key')?.value);
   if (tls?.created) log.info({ path: `${root}/tls` }, 'created a TLS key and self-signed certificate');
@@ -144,6 +153,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     tls,
     limits,
     log,
+    storage: files.storage,
   });
   const address = await server.listen();
   log.info(
@@ -151,6 +161,8 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
       host: address.address,
       port: address.port,
       root,
+      storage: files.kind,
+      bucket: files.where,
       config: settings.configPath,
       tls: tls ? 'on' : 'off',
       fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined,

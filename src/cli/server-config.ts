@@ -36,6 +36,10 @@ export const SETTING_FLAGS = {
   grace: { type: 'string' },
   'partial-ttl': { type: 'string' },
   'session-ttl': { type: 'string' },
+  storage: { type: 'string' },
+  's3-endpoint': { type: 'string' },
+  's3-region': { type: 'string' },
+  's3-path-style': { type: 'boolean' },
 } as const;
 
 export type SettingName = keyof typeof SETTING_FLAGS;

@@ -5,7 +5,7 @@
  * swift-object swift-account swift-container memcached.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -170,7 +170,7 @@ async function configure(dir: string, ports: Ports): Promise<void> {
   }
 }
 
-async function startProgram(dir: string, program: string, args: string[]): Promise<ChildProcess> {
+async function startIn(dir: string, program: string, args: string[]): Promise<ChildProcess> {
   const log = await open(join(dir, `${program}.log`), 'a');
   const child = spawn(program, args, { stdio: ['ignore', log.fd, log.fd], env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
   child.once('exit', () => void log.close().catch(() => {}));
@@ -197,16 +197,32 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
+let shared: Promise<RunningSwift> | undefined;
+
+/**
+ * One Swift for the whole test process, started on first use and killed when the process exits (its
+ * programs do not keep the process alive). Each caller takes its own prefix in the bucket.
+ */
+export function sharedSwift(): Promise<RunningSwift> {
+  shared ??= startSwift('lpf-shared', true);
+  return shared;
+}
+
 /** Starts Swift in a new temporary folder and makes `bucket`; stop() ends every process and removes the folder. */
-export async function startSwift(bucket = 'lpf-test'): Promise<RunningSwift> {
+export async function startSwift(bucket = 'lpf-test', detached = false): Promise<RunningSwift> {
   const dir = await mkdtemp(join(tmpdir(), 'lpf-swift-'));
+  const startProgram = async (program: string, args: string[]) => {
+    const child = await startIn(dir, program, args);
+    if (detached) child.unref();
+    return child;
+  };
   const ports: Ports = { proxy: 0, account: 0, container: 0, object: 0, memcached: 0 };
   for (const k of Object.keys(ports) as (keyof Ports)[]) ports[k] = await freePort();
   const children: ChildProcess[] = [];
   let proxy: ChildProcess | undefined;
   const endpoint = `http://127.0.0.1:${ports.proxy}`;
   const startProxy = async () => {
-    proxy = await startProgram(dir, 'swift-proxy-server', [join(dir, 'proxy-server.conf')]);
+    proxy = await startProgram('swift-proxy-server', [join(dir, 'proxy-server.conf')]);
     await waitFor(() => healthy(`${endpoint}/healthcheck`), { what: 'the Swift proxy answers', timeoutMs: 60_000, everyMs: 100 });
   };
   const stop = async () => {
@@ -216,10 +232,10 @@ export async function startSwift(bucket = 'lpf-test'): Promise<RunningSwift> {
   try {
     await configure(dir, ports);
     children.push(
-      await startProgram(dir, 'memcached', ['-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', '-u', userInfo().username]),
+      await startProgram('memcached', ['-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', '-u', userInfo().username]),
     );
     for (const kind of ['account', 'container', 'object']) {
-      children.push(await startProgram(dir, `swift-${kind}-server`, [join(dir, `${kind}-server.conf`)]));
+      children.push(await startProgram(`swift-${kind}-server`, [join(dir, `${kind}-server.conf`)]));
     }
     await startProxy();
     const swift: RunningSwift = {
@@ -236,6 +252,12 @@ export async function startSwift(bucket = 'lpf-test'): Promise<RunningSwift> {
       stop,
     };
     await makeBucket(swift);
+    if (detached) {
+      process.once('exit', () => {
+        for (const child of [...children, ...(proxy ? [proxy] : [])]) child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      });
+    }
     return swift;
   } catch (err) {
     await stop();

@@ -36,10 +36,7 @@ export class S3Storage implements Storage {
     try {
       await this.#ctx.bucket.firstKeys(this.#ctx.keys.prefix, 1);
     } catch (err) {
-      const name = (err as { name?: string }).name;
-      if (name === 'NoSuchBucket')
-        throw new LpfError('LPF_ERR_SERVER', `--storage: the bucket ${JSON.stringify(this.#ctx.bucket.name)} does not exist`);
-      throw storeError(err, `reach the bucket ${JSON.stringify(this.#ctx.bucket.name)}`);
+      throw checkError(err, this.#ctx.bucket.name);
     }
   }
 
@@ -238,4 +235,18 @@ async function digestsOf(reader: S3Reader, length: number): Promise<Buffer[]> {
   const hasher = await hashPrefix(reader, length);
   if (length > 0) hasher.digest();
   return [...hasher.digests];
+}
+
+/** What the start-up check tells an operator: which setting to fix. */
+function checkError(err: unknown, bucketName: string): LpfError {
+  const name = (err as { name?: string }).name;
+  const bucket = JSON.stringify(bucketName);
+  if (name === 'NoSuchBucket') return new LpfError('LPF_ERR_SERVER', `the bucket ${bucket} does not exist; create it first`);
+  if (name === 'CredentialsProviderError' || /load credentials/i.test(String((err as Error).message))) {
+    return new LpfError('LPF_ERR_SERVER', 'no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)');
+  }
+  if (name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+    return new LpfError('LPF_ERR_SERVER', `the object store refused the S3 credentials for the bucket ${bucket} (${name})`);
+  }
+  return storeError(err, `reach the bucket ${bucket}`);
 }

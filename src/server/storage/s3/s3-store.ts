@@ -7,29 +7,9 @@
  */
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { LpfError } from '../../../errors.js';
+import type { S3Location } from './s3-location.js';
 
-/** Where the files are: `s3://BUCKET[/PREFIX]` and how to reach it. */
-export interface S3Location {
-  bucket: string;
-  /** "" or a prefix ending in "/". */
-  prefix: string;
-  endpoint?: string;
-  region?: string;
-  pathStyle?: boolean;
-}
-
-/** Parses `s3://BUCKET[/PREFIX]`; throws LPF_ERR_USAGE naming the setting. */
-export function parseStorageUrl(url: string): Pick<S3Location, 'bucket' | 'prefix'> {
-  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
-  const bucket = match?.[1] ?? '';
-  if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new LpfError('LPF_ERR_USAGE', `--storage ${JSON.stringify(url)}: expected s3://BUCKET[/PREFIX] with a valid bucket name`);
-  }
-  const parts = (match[2] ?? '').split('/').filter((p) => p.length > 0);
-  if (parts.some((p) => p === '.' || p === '..'))
-    throw new LpfError('LPF_ERR_USAGE', `--storage ${JSON.stringify(url)}: no "." or ".." in the prefix`);
-  return { bucket, prefix: parts.length > 0 ? `${parts.join('/')}/` : '' };
-}
+export type { S3Location } from './s3-location.js';
 
 /** The client, built as every S3-compatible store accepts it: no default checksums, bodies of known length. */
 export function makeClient(location: S3Location): S3Client {
