@@ -54,6 +54,8 @@ function sharedCertificateArgs(): Promise<string[]> {
 export interface RunningServer {
   port: number;
   root: string;
+  /** The bucket prefix of its files when they are on S3 (see stored.ts), else undefined. */
+  s3Prefix: string | undefined;
   address: string;
   process: ChildProcess;
   /** Every JSON log line so far. */
@@ -135,6 +137,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     port: boundPort,
     root,
+    s3Prefix: storage === 'disk' ? undefined : storage.s3Prefix,
     address: `127.0.0.1:${boundPort}`,
     process: child,
     logs,
