@@ -4,10 +4,10 @@
  * LPF_TEST_STORAGE in processes.ts). End-to-end tests check the server's side through these, so the same
  * test runs on both backends.
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import type { RunningServer } from './processes.js';
 import { sharedSwift } from './swift.js';
 
@@ -115,4 +115,16 @@ export async function storedTree(server: RunningServer, user: string, folder: st
     else found.set(rel, (await storedSha256(server, user, `${folder}/${rel}`)) ?? 'missing');
   }
   return found;
+}
+
+/** Places a file in the user's storage by other means than lpf (an admin's copy, another S3 tool). */
+export async function placeFile(server: RunningServer, user: string, path: string, content: Buffer | string): Promise<void> {
+  if (server.s3Prefix === undefined) {
+    const target = join(server.root, 'files', user, path);
+    await mkdir(dirname(target), { recursive: true });
+    return writeFile(target, content);
+  }
+  const { s3: c, bucket } = await s3();
+  const body = Buffer.from(content);
+  await c.send(new PutObjectCommand({ Bucket: bucket, Key: userPrefix(server, user) + path, Body: body, ContentLength: body.length }));
 }
