@@ -70,6 +70,13 @@ interface Ports {
   memcached: number;
 }
 
+/**
+ * An object server that cannot update its container listing within container_update_timeout (1 s by
+ * default, which a loaded two-core machine can exceed) leaves the update to the object-updater, not run
+ * here: the object would be readable but never listed. Tests wait for the listing instead.
+ */
+const LISTING_NOW = 'container_update_timeout = 60\n';
+
 function backendConf(dir: string, kind: 'account' | 'container' | 'object', port: number): string {
   return `[DEFAULT]
 devices = ${join(dir, 'srv')}
@@ -87,7 +94,7 @@ pipeline = ${kind}-server
 
 [app:${kind}-server]
 use = egg:swift#${kind}
-${kind === 'object' ? '\n[object-replicator]\n\n[object-updater]\n\n[object-auditor]\n' : `\n[${kind}-replicator]\n\n[${kind}-auditor]\n`}`;
+${kind === 'object' ? LISTING_NOW : ''}${kind === 'object' ? '\n[object-replicator]\n\n[object-updater]\n\n[object-auditor]\n' : `\n[${kind}-replicator]\n\n[${kind}-auditor]\n`}`;
 }
 
 function proxyConf(dir: string, ports: Ports): string {

@@ -63,7 +63,8 @@ export async function sweepUploads(
   maxAgeMs: number,
 ): Promise<number> {
   const { bucket, keys } = ctx;
-  const now = Date.now();
+  // Stores date objects and uploads in whole seconds, Swift rounding up: ages are counted from a second before.
+  const now = Date.now() + 1000;
   let removed = 0;
   const live = new Set<string>();
   for (const found of await partials.list(undefined, true)) {
