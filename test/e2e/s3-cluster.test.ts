@@ -126,6 +126,30 @@ describe('two servers on one bucket', { skip }, () => {
   });
 });
 
+describe('a store that goes away', { skip }, () => {
+  test('commands fail with LPF_ERR_SERVER (exit 10) while it is gone, and work again once it is back', async () => {
+    const swift = await sharedSwift();
+    const server = await startServer({ storage: { s3Prefix: 'away' } });
+    const env = asUser('wes', 'wes-password');
+    try {
+      assert.equal((await runLpf([server.address, '-list'], { env: asUser('wes', 'wes-password', true) })).code, 0);
+      await swift.stopProxy();
+      try {
+        const gone = await runLpf([server.address, '-list'], { env });
+        assert.equal(gone.code, 10, gone.stderr);
+        assert.match(gone.stderr, /object store is unreachable.*\[LPF_ERR_SERVER\]/);
+      } finally {
+        await swift.restartProxy();
+      }
+      const back = await runLpf([server.address, '-mkdir', 'after'], { env });
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal(server.process.exitCode, null, 'the server kept running');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('start-up errors name the setting', { skip }, () => {
   test('a missing bucket, a bad URL', async () => {
     const dir = await tempDir();
