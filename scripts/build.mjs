@@ -18,5 +18,15 @@ const shared = {
 
 await Promise.all([
   build({ ...shared, entryPoints: ['src/cli/lpf.ts'], outfile: 'dist/lpf.js' }),
-  build({ ...shared, entryPoints: ['src/cli/lpf-server.ts'], outfile: 'dist/lpf-server.js' }),
+  // The S3 storage (and the AWS SDK it brings, over 1 MiB) is a chunk of its own, loaded only by a
+  // server started with --storage s3://…: a server on the local disk starts and runs without it.
+  build({
+    ...shared,
+    entryPoints: { 'lpf-server': 'src/cli/lpf-server.ts' },
+    outdir: 'dist',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    // The AWS SDK is CommonJS and requires Node's modules at run time: an ES module needs a require for that.
+    banner: { js: "import { createRequire as lpfCreateRequire } from 'node:module'; const require = lpfCreateRequire(import.meta.url);" },
+  }),
 ]);

@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits/limits.js';
 import { parseBytes, parseCommandLine, parseCount, parsePort, parseSeconds } from './args.js';
 import { accountsFailure, accountsUrl, loadSettings, SETTING_FLAGS, type ServerSettings, type SettingName } from './server-config.js';
 import type { LoginBackend } from '../server/accounts/backend.js';
+import { chooseStorage } from './storage-setting.js';
 import { runUsers, USERS_FLAGS, USERS_HELP } from './users-command.js';
 
 export const DEFAULT_PORT = 20215;
@@ -39,6 +40,13 @@ variable, which wins over the file, which wins over the default.
   --health-port N    answer GET /health over HTTP         LPF_HEALTH_PORT (default: none)
                      (200 or 503, JSON), for a load balancer
   --health-host ADDR interface of the health check        LPF_HEALTH_HOST (default: 127.0.0.1)
+
+Files on S3-compatible object storage (default: ROOT/files on the local disk); credentials only from
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the AWS shared config, never from a flag:
+  --storage URL      s3://BUCKET[/PREFIX]                 LPF_STORAGE
+  --s3-endpoint URL  the store, e.g. http://127.0.0.1:8080 LPF_S3_ENDPOINT (default: AWS)
+  --s3-region R      its region                           LPF_S3_REGION (default: AWS_REGION or us-east-1)
+  --s3-path-style    http://HOST/BUCKET/KEY URLs (most non-AWS stores)   LPF_S3_PATH_STYLE=1
 
 Limits (defaults are safe for a public server; raise them for load tests):
   --max-connections N     open connections in all          LPF_MAX_CONNECTIONS (default: 1024)
@@ -142,6 +150,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   const accounts = accountsUrl(settings);
   const health = healthListener(settings);
   const log = await createLogger(level, process.stdout.isTTY === true);
+  const files = await chooseStorage(settings);
   await mkdir(root, { recursive: true, mode: 0o700 });
   const logins = accounts && (await openAccounts(accounts, limits, log));
   const tls = plain ? undefined : await loadTlsIdentity(root, settings.text('cert')?.value, settings.text('key')?.value);
@@ -157,6 +166,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     log,
     logins,
     health,
+    storage: files.storage,
   });
   const address = await server.listen();
   log.info(
@@ -164,6 +174,8 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
       host: address.address,
       port: address.port,
       root,
+      storage: files.kind,
+      bucket: files.where,
       config: settings.configPath,
       accounts: logins ? 'postgres' : 'files',
       tls: tls ? 'on' : 'off',

@@ -39,6 +39,10 @@ export const SETTING_FLAGS = {
   'session-ttl': { type: 'string' },
   'health-port': { type: 'string' },
   'health-host': { type: 'string' },
+  storage: { type: 'string' },
+  's3-endpoint': { type: 'string' },
+  's3-region': { type: 'string' },
+  's3-path-style': { type: 'boolean' },
 } as const;
 
 export type SettingName = keyof typeof SETTING_FLAGS;

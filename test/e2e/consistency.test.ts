@@ -8,6 +8,7 @@ import { parseAccounts } from '../../src/server/accounts/file-accounts.js';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { asUser, runLpf, startServer, tempDir } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
+import { storedSha256 } from '../helpers/stored.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 test('50 concurrent registrations, duplicates included, leave a well-formed accounts file with exactly the expected accounts', async () => {
@@ -73,7 +74,7 @@ test('a download of a file being replaced gets the old, complete version', async
       .digest('hex');
     assert.equal(peer.dataHash.digest('hex'), oldDigest, 'the reader got the old version, whole');
     peer.close();
-    assert.equal(await sha256File(join(server.root, 'files', 'reader', 'doc.bin')), await sha256File(newFile));
+    assert.equal(await storedSha256(server, 'reader', 'doc.bin'), await sha256File(newFile));
   } finally {
     await server.stop();
     await dir.cleanup();

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { storedContent } from '../helpers/stored.js';
 
 describe('two users', () => {
   let server: RunningServer;
@@ -36,7 +37,7 @@ describe('two users', () => {
     assert.equal(down.code, 7);
     const del = await runLpf([server.address, '-delete', 'secret.txt'], { env: bob });
     assert.equal(del.code, 7);
-    assert.equal(await readFile(join(server.root, 'files', 'alice', 'secret.txt'), 'utf8'), "alice's secret");
+    assert.equal((await storedContent(server, 'alice', 'secret.txt'))?.toString(), "alice's secret");
   });
 
   test("bob uploading the same name does not touch alice's file", async () => {

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROTOCOL_VERSION, encodeDataHeader, type Message } from '../../src/protocol/index.js';
-import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { asUser, ON_S3, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { storedNames } from '../helpers/stored.js';
+
+/** Tests of what only a disk can hold (links, FIFOs, partial files): skipped when the servers' files are on S3. */
+const diskOnly = { skip: ON_S3 && 'the files are on S3 (LPF_TEST_STORAGE=s3): no links, FIFOs or partial folders there' };
 import { RawPeer } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -184,7 +188,7 @@ describe('sizes, quotas and symlinks', () => {
     const r = await runLpf([server.address, '-upload', join(dir.path, 'big')], { env: quinn });
     assert.equal(r.code, 13, r.stderr);
     assert.match(r.stderr, /LPF_ERR_TOO_LARGE/);
-    assert.deepEqual(await readdir(join(server.root, 'files', 'quinn')).catch(() => []), []);
+    assert.deepEqual(await storedNames(server, 'quinn'), []);
   });
 
   test('the quota counts stored files, frees on delete, and allows replacing within it', async () => {
@@ -199,7 +203,7 @@ describe('sizes, quotas and symlinks', () => {
     assert.equal((await runLpf([server.address, '-upload', join(dir.path, 'six'), '--to', 'c'], { env: quinn })).code, 0);
   });
 
-  test('a symbolic link in a user folder is neither listed nor followed', async () => {
+  test('a symbolic link in a user folder is neither listed nor followed', diskOnly, async () => {
     const outside = join(dir.path, 'outside.txt');
     await writeFile(outside, 'not yours');
     const userDir = join(server.root, 'files', 'quinn');
@@ -214,7 +218,7 @@ describe('sizes, quotas and symlinks', () => {
     await rm(join(userDir, 'link'));
   });
 
-  test('a user folder replaced by a link to another folder is refused', async () => {
+  test('a user folder replaced by a link to another folder is refused', diskOnly, async () => {
     await runLpf([server.address, '-list'], { env: asUser('rita', 'rita-password', true) });
     const elsewhere = join(dir.path, 'elsewhere');
     await mkdir(elsewhere);
@@ -228,49 +232,53 @@ describe('sizes, quotas and symlinks', () => {
 });
 
 describe('kept partial uploads and the quota', () => {
-  test('a cut-off upload kept for a resume is charged to the quota (and the refusal says so); its resume is not charged twice', async () => {
-    const MiB = 1024 * 1024;
-    const server = await startServer({ args: ['--quota', '12M'] });
-    const dir = await tempDir();
-    const partials = join(server.root, 'partial', 'paula');
-    try {
-      assert.equal((await runLpf([server.address, '-list'], { env: asUser('paula', 'paula-password', true) })).code, 0);
-      const first = await RawPeer.session(server.port, 'paula', 'paula-password', false);
-      first.send({ type: 'upload', name: 'big.bin', size: 10 * MiB, key: 'big-key' });
-      assert.deepEqual(await first.next(), { type: 'ready', offset: 0 });
-      for (const length of [4 * MiB, 2 * MiB]) first.writeRaw(Buffer.concat([encodeDataHeader(length), Buffer.alloc(length, 1)]));
-      const held = async () => {
-        let bytes = 0;
-        for (const f of await readdir(partials).catch(() => [] as string[])) bytes += (await stat(join(partials, f))).size;
-        return bytes;
-      };
-      await waitFor(async () => (await held()) >= 6 * MiB, { what: 'the server has written the 6 MiB sent' });
-      first.close();
-      await waitFor(() => server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), {
-        what: 'the upload is kept',
-      });
+  test(
+    'a cut-off upload kept for a resume is charged to the quota (and the refusal says so); its resume is not charged twice',
+    diskOnly,
+    async () => {
+      const MiB = 1024 * 1024;
+      const server = await startServer({ args: ['--quota', '12M'] });
+      const dir = await tempDir();
+      const partials = join(server.root, 'partial', 'paula');
+      try {
+        assert.equal((await runLpf([server.address, '-list'], { env: asUser('paula', 'paula-password', true) })).code, 0);
+        const first = await RawPeer.session(server.port, 'paula', 'paula-password', false);
+        first.send({ type: 'upload', name: 'big.bin', size: 10 * MiB, key: 'big-key' });
+        assert.deepEqual(await first.next(), { type: 'ready', offset: 0 });
+        for (const length of [4 * MiB, 2 * MiB]) first.writeRaw(Buffer.concat([encodeDataHeader(length), Buffer.alloc(length, 1)]));
+        const held = async () => {
+          let bytes = 0;
+          for (const f of await readdir(partials).catch(() => [] as string[])) bytes += (await stat(join(partials, f))).size;
+          return bytes;
+        };
+        await waitFor(async () => (await held()) >= 6 * MiB, { what: 'the server has written the 6 MiB sent' });
+        first.close();
+        await waitFor(() => server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), {
+          what: 'the upload is kept',
+        });
 
-      await writeFile(join(dir.path, 'seven'), Buffer.alloc(7 * MiB, 2));
-      const refused = await runLpf([server.address, '-upload', join(dir.path, 'seven')], { env: asUser('paula', 'paula-password') });
-      assert.equal(refused.code, 13, refused.stderr);
-      assert.match(
-        refused.stderr,
-        /not enough room in your storage quota: 7340032 bytes needed, \d+ of 12582912 free; \d+ bytes of it are held by cut-off uploads kept for a resume.*\[LPF_ERR_QUOTA\]/,
-      );
+        await writeFile(join(dir.path, 'seven'), Buffer.alloc(7 * MiB, 2));
+        const refused = await runLpf([server.address, '-upload', join(dir.path, 'seven')], { env: asUser('paula', 'paula-password') });
+        assert.equal(refused.code, 13, refused.stderr);
+        assert.match(
+          refused.stderr,
+          /not enough room in your storage quota: 7340032 bytes needed, \d+ of 12582912 free; \d+ bytes of it are held by cut-off uploads kept for a resume.*\[LPF_ERR_QUOTA\]/,
+        );
 
-      const again = await RawPeer.session(server.port, 'paula', 'paula-password', false);
-      again.send({ type: 'upload', name: 'big.bin', size: 10 * MiB, key: 'big-key' });
-      assert.deepEqual(await again.next(), { type: 'ready', offset: 4 * MiB }, 'the resume fits: its own kept part is not counted again');
-      again.close();
-    } finally {
-      await server.stop();
-      await dir.cleanup();
-    }
-  });
+        const again = await RawPeer.session(server.port, 'paula', 'paula-password', false);
+        again.send({ type: 'upload', name: 'big.bin', size: 10 * MiB, key: 'big-key' });
+        assert.deepEqual(await again.next(), { type: 'ready', offset: 4 * MiB }, 'the resume fits: its own kept part is not counted again');
+        again.close();
+      } finally {
+        await server.stop();
+        await dir.cleanup();
+      }
+    },
+  );
 });
 
 describe('special files in a user folder', () => {
-  test('four downloads of a FIFO get a clear error at once, and other users can still list and sign up', async () => {
+  test('four downloads of a FIFO get a clear error at once, and other users can still list and sign up', diskOnly, async () => {
     const server = await startServer();
     const fifo = join(server.root, 'files', 'alice', 'pipe');
     const bounded = { timeoutMs: 20_000 }; // a stalled server fails the test here instead of hanging it

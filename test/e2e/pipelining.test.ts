@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ContentHasher, encodeDataHeader, type Message } from '../../src/protocol/index.js';
 import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
+import { placeFile, storedContent, storedNames } from '../helpers/stored.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function checksum(content: Buffer): string {
@@ -41,7 +42,6 @@ function summary(m: Message): string {
 describe('pipelined uploads', () => {
   let server: RunningServer;
   let dir: { path: string; cleanup(): Promise<void> };
-  const userFiles = () => join(server.root, 'files', 'piper');
 
   before(async () => {
     dir = await tempDir();
@@ -72,9 +72,9 @@ describe('pipelined uploads', () => {
     expected.push('pong');
     assert.deepEqual((await answers(peer, expected.length)).map(summary), expected);
     for (const [i, content] of contents.entries()) {
-      const path = join(userFiles(), `p${i}`);
-      if (i === 5 || i === 8) await assert.rejects(stat(path), `p${i} must not be stored`);
-      else assert.deepEqual(await readFile(path), content);
+      const stored = await storedContent(server, 'piper', `p${i}`);
+      if (i === 5 || i === 8) assert.equal(stored, undefined, `p${i} must not be stored`);
+      else assert.deepEqual(stored, content);
     }
     peer.close();
   });
@@ -84,7 +84,7 @@ describe('pipelined uploads', () => {
     for (let round = 0; round < 5; round++) uploadBurst(peer, 'same', Buffer.from(`version ${round}`));
     const got = await answers(peer, 10);
     assert.deepEqual(got.map(summary), Array.from({ length: 5 }, () => ['ready', 'stored same']).flat());
-    assert.equal(await readFile(join(userFiles(), 'same'), 'utf8'), 'version 4');
+    assert.equal((await storedContent(server, 'piper', 'same'))?.toString(), 'version 4');
     peer.close();
   });
 
@@ -109,10 +109,10 @@ describe('pipelined uploads', () => {
     peer.close();
     // Whatever the server got to store is whole; nothing else appears under the final names.
     await waitFor(() => server.logs.some((l) => l.msg === 'disconnected' && l.peer === seenAs), { what: 'the server sees the hang-up' });
-    for (const name of await readdir(userFiles())) {
+    for (const name of await storedNames(server, 'piper')) {
       if (!name.startsWith('cut')) continue;
       const i = Number(name.slice(3));
-      assert.deepEqual(await readFile(join(userFiles(), name)), contents[i]);
+      assert.deepEqual(await storedContent(server, 'piper', name), contents[i]);
     }
   });
 
@@ -127,7 +127,7 @@ describe('pipelined uploads', () => {
     assert.equal(result.code, 0, result.stderr);
     for (const source of sources) {
       const name = source.slice(dir.path.length + 1);
-      assert.deepEqual(await readFile(join(userFiles(), 'many', name)), await readFile(source));
+      assert.deepEqual(await storedContent(server, 'piper', `many/${name}`), await readFile(source));
     }
     // The answers were matched to the right files: each line names its file.
     for (let i = 0; i < 60; i++) assert.match(result.stdout, new RegExp(`uploaded many/small-${i}\\.txt `));
@@ -135,8 +135,7 @@ describe('pipelined uploads', () => {
 
   test('lpf -download of many small files, one missing among them: the rest arrive byte for byte, in order', async () => {
     const names = Array.from({ length: 40 }, (_, i) => `dl-${i}.txt`);
-    await mkdir(userFiles(), { recursive: true });
-    await Promise.all(names.map((n, i) => writeFile(join(userFiles(), n), `download ${i}\n`.repeat(i * 11))));
+    await Promise.all(names.map((n, i) => placeFile(server, 'piper', n, `download ${i}\n`.repeat(i * 11))));
     const requested = [...names.slice(0, 20), 'no-such-file', ...names.slice(20)];
     const target = join(dir.path, 'downloads');
     await mkdir(target);
@@ -144,7 +143,7 @@ describe('pipelined uploads', () => {
     assert.equal(result.code, 7, result.stderr);
     assert.match(result.stderr, /no-such-file/);
     assert.match(result.stderr, /1 of 41 could not be downloaded/);
-    for (const name of names) assert.deepEqual(await readFile(join(target, name)), await readFile(join(userFiles(), name)));
+    for (const name of names) assert.deepEqual(await readFile(join(target, name)), await storedContent(server, 'piper', name));
     const reported = [...result.stdout.matchAll(/downloaded (dl-\d+\.txt)/g)].map((m) => m[1]);
     assert.deepEqual(reported, names, 'each file reported once, in the order asked');
   });

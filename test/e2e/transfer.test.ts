@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { asUser, runLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
+import { storedContent, storedNames, storedSha256 } from '../helpers/stored.js';
 
 describe('transfers', () => {
   let server: RunningServer;
@@ -37,7 +38,7 @@ describe('transfers', () => {
       const down = await runLpf([server.address, '-download', `file-${size}`, '--to', back], { env: alice });
       assert.equal(down.code, 0, down.stderr);
       assert.equal(await sha256File(back), await sha256File(local));
-      assert.equal(await sha256File(join(server.root, 'files', 'alice', `file-${size}`)), await sha256File(local));
+      assert.equal(await storedSha256(server, 'alice', `file-${size}`), await sha256File(local));
     });
   }
 
@@ -80,7 +81,7 @@ describe('transfers', () => {
     await runLpf([server.address, '-upload', local, '--to', 'v.txt'], { env: alice });
     await writeFile(local, 'version 2, longer');
     assert.equal((await runLpf([server.address, '-upload', local, '--to', 'v.txt'], { env: alice })).code, 0);
-    assert.equal(await readFile(join(server.root, 'files', 'alice', 'v.txt'), 'utf8'), 'version 2, longer');
+    assert.equal((await storedContent(server, 'alice', 'v.txt'))?.toString(), 'version 2, longer');
   });
 
   test('list shows names and sizes; delete removes; a missing file is an error', async () => {
@@ -116,22 +117,22 @@ describe('transfers', () => {
       assert.equal(down.code, 0, down.stderr);
       assert.equal(await readFile(out, 'utf8'), name);
     }
-    const stored = await readdir(join(server.root, 'files', 'alice'));
+    const stored = await storedNames(server, 'alice');
     for (const name of names) assert.ok(stored.includes(name.normalize('NFC')), `${name} stored as NFC`);
   });
 
   test('path-traversal and malformed names are refused before anything is stored', async () => {
     const local = join(dir.path, 'evil');
     await writeFile(local, 'x');
-    const before = (await readdir(join(server.root, 'files', 'alice'))).sort();
+    const before = (await storedNames(server, 'alice')).sort();
     // (NUL cannot travel in argv; the server-side test sends it over the wire.)
     for (const name of ['../escape', '..', '.', 'a/../b', 'a\\b', 'bell\u0007', 'del\u007f', 'x'.repeat(256), '/../etc/passwd']) {
       const r = await runLpf([server.address, '-upload', local, '--to', name], { env: alice });
       assert.equal(r.code, 8, `${JSON.stringify(name)}: ${r.stderr}`);
       assert.match(r.stderr, /LPF_ERR_BAD_NAME/);
     }
-    assert.deepEqual((await readdir(join(server.root, 'files', 'alice'))).sort(), before);
-    await assert.rejects(access(join(server.root, 'files', 'escape')));
+    assert.deepEqual((await storedNames(server, 'alice')).sort(), before);
+    if (server.s3Prefix === undefined) await assert.rejects(access(join(server.root, 'files', 'escape')));
   });
 
   test('20 clients upload and download at once, all byte-identical', async () => {

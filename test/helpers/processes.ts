@@ -1,5 +1,6 @@
 /** Spawning the real lpf and lpf-server programs for end-to-end tests (loopback only). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,8 @@ function sharedCertificateArgs(): Promise<string[]> {
 export interface RunningServer {
   port: number;
   root: string;
+  /** The bucket prefix of its files when they are on S3 (see stored.ts), else undefined. */
+  s3Prefix: string | undefined;
   address: string;
   process: ChildProcess;
   /** Every JSON log line so far. */
@@ -71,6 +74,24 @@ export interface ServerOptions {
   port?: number;
   /** Keep the server's safe default limits instead of the raised ones functional tests need. */
   defaultLimits?: boolean;
+  /**
+   * Files on S3 (a Swift shared by the test process, see swift.ts) under this prefix of its bucket, or on
+   * the disk with 'disk'. By default: on S3 under a prefix of the server's own when LPF_TEST_STORAGE=s3.
+   */
+  storage?: { s3Prefix: string } | 'disk';
+}
+
+/** Whether this test run keeps servers' files on S3 (LPF_TEST_STORAGE=s3). */
+export const ON_S3 = process.env.LPF_TEST_STORAGE === 's3';
+
+/** The flags and environment that put a server's files on the shared Swift under `prefix`. */
+export async function s3ServerArgs(prefix: string): Promise<{ args: string[]; env: Record<string, string> }> {
+  const { sharedSwift } = await import('./swift.js');
+  const swift = await sharedSwift();
+  return {
+    args: ['--storage', `s3://${swift.bucket}/${prefix}`, '--s3-endpoint', swift.endpoint, '--s3-path-style'],
+    env: swift.env,
+  };
 }
 
 /**
@@ -86,8 +107,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const args = [...(options.defaultLimits ? [] : RAISED_LIMITS), ...(options.args ?? [])];
   if (!options.ownCertificate && !args.includes('--plain') && !args.includes('--cert')) args.push(...(await sharedCertificateArgs()));
   const port = String(options.port ?? 0);
+  let storageEnv: Record<string, string> = {};
+  const storage = options.storage ?? (ON_S3 ? { s3Prefix: randomBytes(8).toString('hex') } : 'disk');
+  if (storage !== 'disk') {
+    const s3 = await s3ServerArgs(storage.s3Prefix);
+    args.push(...s3.args);
+    storageEnv = s3.env;
+  }
   const child = spawn(process.execPath, [LPF_SERVER, '--host', '127.0.0.1', '--port', port, '--root', root, ...args], {
-    env: cleanEnv(),
+    env: cleanEnv(storageEnv),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -109,6 +137,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     port: boundPort,
     root,
+    s3Prefix: storage === 'disk' ? undefined : storage.s3Prefix,
     address: `127.0.0.1:${boundPort}`,
     process: child,
     logs,

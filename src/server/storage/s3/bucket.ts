@@ -1,0 +1,113 @@
+/** The few object operations S3Storage uses, on one bucket, with missing objects as `undefined`. */
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { isMissing } from './s3-store.js';
+
+/** What HEAD or a listing tells of an object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  /** Whole milliseconds since the epoch. */
+  mtime: number;
+}
+
+/** One page of a listing: objects, and the folders rolled up by the delimiter. */
+export interface ListPage {
+  objects: ObjectInfo[];
+  prefixes: string[];
+}
+
+export class Bucket {
+  readonly client: S3Client;
+  readonly name: string;
+
+  constructor(client: S3Client, name: string) {
+    this.client = client;
+    this.name = name;
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
+      return { key, size: out.ContentLength ?? 0, etag: out.ETag ?? '', mtime: out.LastModified?.getTime() ?? 0 };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A small object's whole content (records, never users' files). */
+  async getBuffer(key: string): Promise<{ body: Buffer; mtime: number } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      const bytes = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+      return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), mtime: out.LastModified?.getTime() ?? 0 };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Writes a whole object from a buffer (a known length); resolves with its ETag. */
+  async put(key: string, body: Buffer, contentType?: string): Promise<string> {
+    const out = await this.client.send(
+      new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentLength: body.length, ContentType: contentType }),
+    );
+    return out.ETag ?? '';
+  }
+
+  /** Deletes an object; a missing one is no error (S3 says so too). */
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.name, Key: key }));
+  }
+
+  /** Server-side copy of an object up to 5 GiB; resolves with the copy's ETag. */
+  async copy(from: string, to: string): Promise<string> {
+    const out = await this.client.send(
+      new CopyObjectCommand({ Bucket: this.name, Key: to, CopySource: `${this.name}/${encodeURIComponent(from).replace(/%2F/g, '/')}` }),
+    );
+    return out.CopyObjectResult?.ETag ?? '';
+  }
+
+  /** Every page of the keys under `prefix` (rolled up at "/" when `delimited`), 1000 at a time. */
+  async *pages(prefix: string, delimited: boolean): AsyncGenerator<ListPage> {
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.name,
+          Prefix: prefix,
+          ContinuationToken: token,
+          ...(delimited ? { Delimiter: '/' } : {}),
+        }),
+      );
+      const objects = (out.Contents ?? []).map((o) => ({
+        key: o.Key ?? '',
+        size: o.Size ?? 0,
+        etag: o.ETag ?? '',
+        mtime: o.LastModified?.getTime() ?? 0,
+      }));
+      yield { objects, prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix ?? '') };
+      token = out.IsTruncated === true ? out.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  /** Every object under `prefix`, recursively. */
+  async *objects(prefix: string): AsyncGenerator<ObjectInfo> {
+    for await (const page of this.pages(prefix, false)) yield* page.objects;
+  }
+
+  /** Whether any key starts with `prefix` (one request, at most `limit` keys looked at). */
+  async firstKeys(prefix: string, limit: number): Promise<string[]> {
+    const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, MaxKeys: limit }));
+    return (out.Contents ?? []).map((o) => o.Key ?? '');
+  }
+}
