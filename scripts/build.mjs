@@ -1,5 +1,6 @@
 // Bundles each CLI into one ES module so that a command starts with a single
 // file read (start-up time matters when a script runs lpf once per file).
+import { copyFile, mkdir } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const shared = {
@@ -11,12 +12,28 @@ const shared = {
   // These stay external, loaded from node_modules when needed: the prompts, the progress bar, and
   // the certificate maker (only when the server makes its own certificate). Bundled, the x509 code
   // made the server's bundle six times larger and cost 2.5 MiB of resident memory even unused. The
-  // PostgreSQL client is loaded only with --accounts.
-  external: ['pino', 'pino-pretty', '@inquirer/prompts', 'cli-progress', '@peculiar/x509', 'reflect-metadata', 'pg'],
+  // PostgreSQL client is loaded only with --accounts. ws (CommonJS) is loaded from node_modules as it is.
+  external: ['pino', 'pino-pretty', '@inquirer/prompts', 'cli-progress', '@peculiar/x509', 'reflect-metadata', 'pg', 'ws'],
   logLevel: 'warning',
 };
 
+// The web client's page: one script (the shared protocol codec included, with the `buffer` package
+// standing in for Node's Buffer), its style sheet and its HTML, served by lpf-server from dist/web/.
+const web = {
+  bundle: true,
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  format: 'esm',
+  sourcemap: 'linked',
+  inject: ['src/web/buffer-shim.ts'],
+  logLevel: 'warning',
+};
+
+await mkdir('dist/web', { recursive: true });
 await Promise.all([
   build({ ...shared, entryPoints: ['src/cli/lpf.ts'], outfile: 'dist/lpf.js' }),
   build({ ...shared, entryPoints: ['src/cli/lpf-server.ts'], outfile: 'dist/lpf-server.js' }),
+  build({ ...web, entryPoints: ['src/web/app.ts'], outfile: 'dist/web/app.js' }),
+  copyFile('src/web/index.html', 'dist/web/index.html'),
+  copyFile('src/web/app.css', 'dist/web/app.css'),
 ]);
