@@ -81,7 +81,11 @@ export class FilesView {
       h(
         'th',
         { scope: 'col', 'aria-sort': key === sortKey ? (up ? 'ascending' : 'descending') : 'none' },
-        h('button', { type: 'button', class: 'link', onclick: () => this.#sortBy(sortKey) }, `Sort by ${label.toLowerCase()}`),
+        h(
+          'button',
+          { type: 'button', class: 'link', title: `Sort by ${label.toLowerCase()}`, onclick: () => this.#sortBy(sortKey) },
+          label,
+        ),
       );
     show(
       this.#head,
@@ -121,7 +125,12 @@ export class FilesView {
     return h(
       'tr',
       {},
-      h('th', { scope: 'row' }, name),
+      h(
+        'th',
+        { scope: 'row' },
+        name,
+        entry.sha256 ? h('small', { class: 'sha-line', 'aria-hidden': 'true' }, `SHA-256 ${entry.sha256.slice(0, 16)}…`) : '',
+      ),
       h('td', { class: 'size' }, entry.dir ? 'folder' : formatSize(entry.size)),
       h('td', {}, new Date(entry.mtime).toLocaleString()),
       h('td', { class: 'sha' }, entry.sha256 ? h('code', { title: entry.sha256 }, entry.sha256) : ''),
