@@ -51,7 +51,8 @@ describe('web client resume', { skip }, () => {
     const held = proxy.holdAfter(13 * 1024 * 1024); // only the WebSocket carries that much
     await chooseFile(cut, local);
     await held;
-    const starts = () => web.server.logs.filter((l) => (l.msg === 'upload started' || l.msg === 'upload resumed') && l.name === 'movie.bin');
+    const starts = () =>
+      web.server.logs.filter((l) => (l.msg === 'upload started' || l.msg === 'upload resumed') && l.name === 'movie.bin');
     await waitFor(() => starts().length === 1, { what: 'the first upload started' });
     await proxy.close(); // the connection drops mid-upload
     await waitFor(() => web.server.logs.some((l) => l.msg === 'disconnected' && l.conn === starts()[0]?.conn), {
