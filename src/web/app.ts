@@ -66,9 +66,22 @@ async function openFiles(me: Me): Promise<void> {
   try {
     ({ link } = await Link.open());
   } catch (err) {
-    const expired = err instanceof LinkError && (err.code === 'LPF_ERR_SESSION' || err.code === 'LPF_ERR_CONNECTION_LOST');
-    return signInScreen(expired ? 'Your session has ended; sign in again.' : (err as Error).message);
+    return signInScreen(sessionEnded(err) ? 'Your session has ended; sign in again.' : (err as Error).message);
   }
+  let opening: Promise<Link> | undefined;
+  // The server ends a connection idle for a while: the next command opens another, with the same session.
+  const current = async (): Promise<Link> => {
+    if (!link.lost) return link;
+    opening ??= Link.open().then(
+      (opened) => ((link = opened.link), (opening = undefined), link),
+      (err: unknown) => {
+        opening = undefined;
+        if (sessionEnded(err)) signInScreen('Your session has ended; sign in again.');
+        throw err;
+      },
+    );
+    return opening;
+  };
   const logOut = async () => {
     try {
       await signOut(me);
@@ -78,11 +91,14 @@ async function openFiles(me: Me): Promise<void> {
     link.close();
     signInScreen('You are signed out.');
   };
-  link.onLost = (error) => announce(`${error.message}. Reload the page to reconnect.`, 'error');
-  const view = new FilesView(link, me, () => void logOut());
+  const view = new FilesView(current, me, () => void logOut());
   show(main, view.element);
   document.title = 'Files · lpf';
   await view.open('');
+}
+
+function sessionEnded(err: unknown): boolean {
+  return err instanceof LinkError && (err.code === 'LPF_ERR_SESSION' || err.code === 'LPF_ERR_CONNECTION_LOST');
 }
 
 void start();

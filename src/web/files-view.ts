@@ -1,7 +1,7 @@
 /** The file browser: breadcrumbs, a sortable table of the folder, and its actions. */
 import type { ListEntry } from '../protocol/messages.js';
 import { announce, askText, confirmAction, formatSize, h, show } from './dom.js';
-import type { Link } from './link.js';
+import type { Link, LinkSource } from './link.js';
 import type { Me } from './session.js';
 import { UploadPanel } from './upload-panel.js';
 
@@ -9,7 +9,7 @@ type SortKey = 'name' | 'size' | 'mtime';
 
 export class FilesView {
   readonly element: HTMLElement;
-  readonly #link: Link;
+  readonly #link: LinkSource;
   readonly #crumbs = h('ol', {});
   readonly #body = h('tbody', {});
   readonly #head = h('tr', {});
@@ -18,7 +18,7 @@ export class FilesView {
   #entries: ListEntry[] = [];
   #sort: { key: SortKey; up: boolean } = { key: 'name', up: true };
 
-  constructor(link: Link, me: Me, logOut: () => void) {
+  constructor(link: LinkSource, me: Me, logOut: () => void) {
     this.#link = link;
     this.#uploads = new UploadPanel(
       link,
@@ -54,7 +54,7 @@ export class FilesView {
   /** Shows the folder `path` ('' is the top). */
   async open(path: string): Promise<void> {
     try {
-      this.#entries = await this.#link.list(path);
+      this.#entries = await (await this.#link()).list(path);
     } catch (err) {
       return announce((err as Error).message, 'error');
     }
@@ -95,7 +95,7 @@ export class FilesView {
       h('th', { scope: 'col' }, 'SHA-256'),
       h('th', { scope: 'col' }, 'Actions'),
     );
-    const sorted = [...this.#entries].sort((a, b) => compare(a, b, key) * (up ? 1 : -1));
+    const sorted = [...this.#entries].sort((a, b) => compare(a, b, key, up ? 1 : -1));
     const rows = sorted.map((entry) => this.#row(entry));
     if (rows.length === 0)
       rows.push(h('tr', {}, h('td', { colspan: '5', class: 'empty' }, 'This folder is empty. Upload files or drop them here.')));
@@ -158,7 +158,7 @@ export class FilesView {
 
   async #change(message: Parameters<Link['change']>[0], done: string): Promise<void> {
     try {
-      await this.#link.change(message);
+      await (await this.#link()).change(message);
       announce('', 'error');
       announce(done);
     } catch (err) {
@@ -172,8 +172,9 @@ export class FilesView {
   }
 }
 
-function compare(a: ListEntry, b: ListEntry, key: SortKey): number {
+/** Folders first whichever the direction, then by `key` in `direction` (1 or -1), then by name. */
+function compare(a: ListEntry, b: ListEntry, key: SortKey, direction: number): number {
   if (Boolean(a.dir) !== Boolean(b.dir)) return a.dir ? -1 : 1;
-  if (key === 'name') return a.name.localeCompare(b.name);
-  return a[key] - b[key] || a.name.localeCompare(b.name);
+  if (key === 'name') return a.name.localeCompare(b.name) * direction;
+  return (a[key] - b[key]) * direction || a.name.localeCompare(b.name);
 }

@@ -24,8 +24,6 @@ export class Link {
   #waiting: ((m: Message | LinkError) => void) | undefined;
   #failure: LinkError | undefined;
   #turn: Promise<unknown> = Promise.resolve();
-  /** Called once when the connection ends by itself. */
-  onLost: ((error: LinkError) => void) | undefined;
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
@@ -51,6 +49,11 @@ export class Link {
     await link.#next('welcome');
     const authed = await link.#next('authed');
     return { link, user: authed.user };
+  }
+
+  /** Whether the connection has ended (a new one must be opened for the next command). */
+  get lost(): boolean {
+    return this.#failure !== undefined;
   }
 
   close(): void {
@@ -132,14 +135,15 @@ export class Link {
   }
 
   #end(error: LinkError): void {
-    const first = this.#failure === undefined;
     this.#failure ??= error;
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.(this.#failure);
-    if (first) this.onLost?.(error);
   }
 }
+
+/** The current connection, opened again if the last one ended (the server drops idle ones). */
+export type LinkSource = () => Promise<Link>;
 
 /** What a command that streams (an upload) uses of the link during its turn. */
 export interface LinkIo {

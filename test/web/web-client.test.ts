@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -163,6 +163,39 @@ describe('web client', { skip }, () => {
     const down = await runLpf([web.server.address, '-download', 'from-page.bin', '--to', target], { env: asUser('frank', 'frank-pass') });
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(await readFile(target), fromPage);
+    await context.close();
+  });
+
+  test('a folder chosen with the folder picker arrives with its tree; sorting by size reorders the table', async () => {
+    const album = join(folder.path, 'album');
+    await mkdir(join(album, 'inner'), { recursive: true });
+    const deep = randomBytes(70_000);
+    await Promise.all([
+      writeFile(join(album, 'a.txt'), 'aaaa'),
+      writeFile(join(album, 'b.txt'), 'b'),
+      writeFile(join(album, 'inner', 'deep.bin'), deep),
+    ]);
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page, web.url, 'heidi', 'heidi-pass', true);
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByRole('button', { name: 'Upload folder' }).click();
+    await (await chooser).setFiles(album);
+    await page.getByRole('status').filter({ hasText: 'Uploaded 3 files.' }).waitFor();
+    await page.getByRole('button', { name: 'album', exact: true }).click();
+    await page.getByRole('link', { name: 'a.txt' }).waitFor();
+    const names = () => page.getByRole('row').locator('th[scope=row]').allInnerTexts();
+    assert.deepEqual(await names(), ['inner', 'a.txt', 'b.txt']);
+    await page.getByRole('button', { name: 'Size' }).click();
+    assert.deepEqual(await names(), ['inner', 'b.txt', 'a.txt']);
+    await page.getByRole('button', { name: 'Size' }).click();
+    assert.deepEqual((await names()).slice(-2), ['a.txt', 'b.txt']);
+    const target = join(folder.path, 'deep-back.bin');
+    const down = await runLpf([web.server.address, '-download', 'album/inner/deep.bin', '--to', target], {
+      env: asUser('heidi', 'heidi-pass'),
+    });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(await readFile(target), deep);
     await context.close();
   });
 

@@ -76,3 +76,29 @@ describe('web client resume', { skip }, () => {
     await second.close();
   });
 });
+
+describe('web client after its connection dropped', { skip }, () => {
+  test('the next action opens a new connection with the same session (here: the server restarted)', async () => {
+    const root = await tempDir('lpf-web-restart-');
+    const [first, browser] = await Promise.all([startWebServer({ root: root.path }), launchBrowser()]);
+    let web = first;
+    try {
+      const context = await newContext(browser);
+      const page = await context.newPage();
+      await signIn(page, web.url, 'ivan', 'ivan-pass', true);
+      await page.getByText('This folder is empty').waitFor();
+      const webPort = new URL(web.url).port;
+      await web.server.stop();
+      web = await startWebServer({ root: root.path, port: web.server.port, args: ['--web-port', webPort] });
+      await page.getByRole('button', { name: 'New folder' }).click();
+      await page.getByLabel('Folder name').fill('after-restart');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.getByRole('button', { name: 'after-restart', exact: true }).waitFor();
+      await context.close();
+    } finally {
+      await browser.close();
+      await web.server.stop();
+      await root.cleanup();
+    }
+  });
+});
