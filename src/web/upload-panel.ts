@@ -2,7 +2,7 @@
 import { announce, formatSize, h } from './dom.js';
 import type { LinkSource } from './link.js';
 import { fromDrop, fromPicker, type Picked } from './picked.js';
-import { uploadFile } from './upload.js';
+import { UploadCancelled, uploadFile } from './upload.js';
 
 export class UploadPanel {
   readonly element = h('ul', { class: 'uploads', 'aria-label': 'Uploads' });
@@ -52,19 +52,15 @@ export class UploadPanel {
 
   /** Makes the folders, then uploads the files one after the other, each with its progress line. */
   async upload({ files, folders }: Picked): Promise<void> {
-    let failed = 0;
+    const outcomes: Outcome[] = [];
     try {
       for (const folder of folders) await (await this.#link()).change({ type: 'mkdir', path: this.#remote(folder) });
-      for (const { file, path } of files) {
-        if (!(await this.#one(file, path))) failed++;
-      }
+      for (const { file, path } of files) outcomes.push(await this.#one(file, path));
     } catch (err) {
       announce((err as Error).message, 'error');
-      failed = files.length;
     }
     await this.#changed();
-    const count = `${files.length} file${files.length === 1 ? '' : 's'}`;
-    if (files.length > 0 || folders.length > 0) announce(failed === 0 ? `Uploaded ${count}.` : `${failed} of ${count} failed to upload.`);
+    if (files.length > 0 || folders.length > 0) announce(summary(outcomes, files.length));
   }
 
   #remote(path: string): string {
@@ -72,28 +68,45 @@ export class UploadPanel {
     return folder === '' ? path : `${folder}/${path}`;
   }
 
-  async #one(file: File, path: string): Promise<boolean> {
+  async #one(file: File, path: string): Promise<Outcome> {
     const remote = this.#remote(path);
     const bar = h('progress', { max: String(Math.max(file.size, 1)), value: '0', 'aria-label': `Uploading ${path}` });
     const text = h('span', { class: 'upload-state' }, 'waiting');
-    const item = h('li', {}, h('span', { class: 'upload-name' }, path), bar, text);
+    const cancel = new AbortController();
+    const button = h('button', { type: 'button', 'aria-label': `Cancel upload of ${path}`, onclick: () => cancel.abort() }, 'Cancel');
+    const item = h('li', {}, h('span', { class: 'upload-name' }, path), bar, text, button);
     this.element.prepend(item);
     const started = performance.now();
     try {
-      await uploadFile(await this.#link(), file, remote, (sent, size) => {
+      const progress = (sent: number, size: number) => {
         bar.value = size === 0 ? 1 : sent;
         text.textContent = progressText(sent, size, started);
-      });
+      };
+      await uploadFile(await this.#link(), file, remote, progress, cancel.signal);
       text.textContent = `done: ${formatSize(file.size)}`;
       item.classList.add('done');
-      return true;
+      return 'done';
     } catch (err) {
-      text.textContent = `failed: ${(err as Error).message}`;
-      item.classList.add('failed');
-      announce(`${file.name}: ${(err as Error).message}`, 'error');
-      return false;
+      const cancelled = err instanceof UploadCancelled;
+      text.textContent = cancelled ? 'cancelled' : `failed: ${(err as Error).message}`;
+      item.classList.add(cancelled ? 'cancelled' : 'failed');
+      if (!cancelled) announce(`${path}: ${(err as Error).message}`, 'error');
+      return cancelled ? 'cancelled' : 'failed';
+    } finally {
+      button.remove();
     }
   }
+}
+
+type Outcome = 'done' | 'failed' | 'cancelled';
+
+/** "Uploaded 3 files." or "Uploaded 1 of 3 files; 1 cancelled, 1 failed." */
+function summary(outcomes: Outcome[], count: number): string {
+  const n = (outcome: Outcome) => outcomes.filter((o) => o === outcome).length;
+  const files = `${count} file${count === 1 ? '' : 's'}`;
+  if (n('done') === count) return `Uploaded ${files}.`;
+  const others = [n('cancelled') > 0 ? `${n('cancelled')} cancelled` : '', n('failed') > 0 ? `${n('failed')} failed` : ''];
+  return `Uploaded ${n('done')} of ${files}; ${others.filter(Boolean).join(', ') || 'stopped'}.`;
 }
 
 function progressText(sent: number, size: number, started: number): string {

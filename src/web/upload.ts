@@ -13,8 +13,22 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 /** Told bytes sent so far (those still queued in the browser not counted). */
 export type UploadProgress = (sent: number, size: number) => void;
 
-export function uploadFile(link: Link, file: File, remote: string, progress: UploadProgress): Promise<MessageOf<'stored'>> {
+/** Thrown by uploadFile when its signal aborted it; the server has dropped what it had received. */
+export class UploadCancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+export function uploadFile(
+  link: Link,
+  file: File,
+  remote: string,
+  progress: UploadProgress,
+  signal?: AbortSignal,
+): Promise<MessageOf<'stored'>> {
   return link.inTurn(async (io) => {
+    if (signal?.aborted) throw new UploadCancelled();
     const key = await hex(await digest(new TextEncoder().encode(`lpf-web\0${remote}\0${file.name}\0${file.size}\0${file.lastModified}`)));
     io.send({ type: 'upload', name: remote, size: file.size, key: key.slice(0, 32) });
     const { offset } = await io.next('ready');
@@ -24,7 +38,7 @@ export function uploadFile(link: Link, file: File, remote: string, progress: Upl
     for (let at = offset; at < file.size; at += BLOCK_SIZE) {
       const block = await readBlock(file, at);
       digests.push(await digest(block));
-      await sendBlock(io, block, (n) => progress(at + n, file.size));
+      if (!(await sendBlock(io, block, (n) => progress(at + n, file.size), signal))) return discard(io);
     }
     io.send({ type: 'end', sha256: await hex(await digest(concat(digests))) });
     const stored = await io.next('stored');
@@ -33,13 +47,26 @@ export function uploadFile(link: Link, file: File, remote: string, progress: Upl
   });
 }
 
-async function sendBlock(io: LinkIo, block: Uint8Array, sent: (bytes: number) => void): Promise<void> {
+/**
+ * Cancelled: an `end` that cannot match makes the server drop the partial data (no resume of a
+ * cancelled upload); its refusal is the expected answer.
+ */
+async function discard(io: LinkIo): Promise<never> {
+  io.send({ type: 'end', sha256: '0'.repeat(64) });
+  await io.next('stored').catch(() => undefined);
+  throw new UploadCancelled();
+}
+
+/** Sends one block in chunks; false when `signal` aborted it part-way. */
+async function sendBlock(io: LinkIo, block: Uint8Array, sent: (bytes: number) => void, signal?: AbortSignal): Promise<boolean> {
   for (let at = 0; at < block.length; at += DEFAULT_CHUNK_SIZE) {
+    if (signal?.aborted) return false;
     const chunk = block.subarray(at, Math.min(at + DEFAULT_CHUNK_SIZE, block.length));
     io.sendData(chunk);
     while (io.buffered() > MAX_BUFFERED) await new Promise((resolve) => setTimeout(resolve, 20));
     sent(Math.max(0, at + chunk.length - io.buffered()));
   }
+  return true;
 }
 
 async function readBlock(file: File, at: number): Promise<Uint8Array<ArrayBuffer>> {

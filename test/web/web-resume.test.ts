@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -74,6 +74,37 @@ describe('web client resume', { skip }, () => {
     await page.getByRole('link', { name: 'movie.bin', exact: true }).click();
     assert.deepEqual(await readFile(await (await started).path()), content);
     await second.close();
+  });
+});
+
+describe('web client cancel', { skip }, () => {
+  test('cancelling an upload part-way drops what the server had received', async () => {
+    const [web, browser, folder] = await Promise.all([startWebServer(), launchBrowser(), tempDir('lpf-web-cancel-')]);
+    const proxy = await startHoldingProxy(Number(new URL(web.url).port));
+    try {
+      const local = join(folder.path, 'huge.bin');
+      await writeFile(local, randomBytes(32 * 1024 * 1024));
+      const context = await newContext(browser);
+      const page = await context.newPage();
+      await signIn(page, `https://${proxy.address}`, 'judy', 'judy-pass', true);
+      const held = proxy.holdAfter(9 * 1024 * 1024);
+      const chooser = page.waitForEvent('filechooser');
+      await page.getByRole('button', { name: 'Upload files' }).click();
+      await (await chooser).setFiles(local);
+      await held; // the upload is stuck part-way
+      await page.getByRole('button', { name: 'Cancel upload of huge.bin' }).click();
+      proxy.release();
+      await page.getByRole('status').filter({ hasText: 'Uploaded 0 of 1 file; 1 cancelled.' }).waitFor();
+      assert.equal(await page.getByRole('link', { name: 'huge.bin' }).count(), 0);
+      const partials = join(web.server.root, 'partial', 'judy');
+      await waitFor(async () => (await readdir(partials).catch(() => [])).length === 0, { what: 'the partial upload is removed' });
+      await context.close();
+    } finally {
+      await proxy.close();
+      await browser.close();
+      await web.server.stop();
+      await folder.cleanup();
+    }
   });
 });
 
