@@ -20,7 +20,12 @@ export function skipWithoutChromium(): string | false {
   return `${CHROMIUM} is not installed (apt-get install --no-install-recommends chromium): web client tests SKIPPED`;
 }
 
-/** The browser, with a fresh profile (playwright gives every launch its own temporary user-data-dir, removed at close). */
+/**
+ * The browser, with a fresh profile (playwright gives every launch its own temporary user-data-dir, removed at
+ * close). It accepts the test server's self-signed certificate itself (--ignore-certificate-errors): the
+ * context's ignoreHTTPSErrors alone does not cover a download that opens a new connection, which Chromium
+ * then cancels.
+ */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -34,6 +39,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      '--ignore-certificate-errors',
     ],
   });
 }

@@ -50,8 +50,7 @@ describe('web client', { skip }, () => {
   async function download(page: Page, name: string): Promise<Buffer> {
     const started = page.waitForEvent('download');
     await page.getByRole('link', { name, exact: true }).click();
-    const path = await (await started).path();
-    return readFile(path);
+    return readFile(await (await started).path());
   }
 
   test('register, upload, download byte-identical, make a folder, rename, delete, log out', async () => {
