@@ -165,6 +165,8 @@ export function lpfBaseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('LPF_')) env[key] = value;
   if (configHome) env.XDG_CONFIG_HOME = configHome;
+  // The bench measures the lpf protocol; the web client would also take port 20216, which servers started at once would share.
+  env.LPF_NO_WEB = '1';
   return env;
 }
 

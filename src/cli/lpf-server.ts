@@ -1,9 +1,11 @@
 /** The `lpf-server` command: parse flags and environment, start the server, stop on a signal. */
 import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { LpfError, toLpfError } from '../errors.js';
 import { createLogger, type Logger, type LogLevel } from '../server/logger.js';
 import { LpfServer } from '../server/server.js';
-import { loadTlsIdentity } from '../server/tls/certificate.js';
+import { DEFAULT_WEB_PORT, WebServer } from '../server/web/web-server.js';
+import { loadTlsIdentity, type TlsIdentity } from '../server/tls/certificate.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits/limits.js';
 import { parseBytes, parseCommandLine, parseCount, parsePort, parseSeconds } from './args.js';
@@ -37,6 +39,10 @@ variable, which wins over the file, which wins over the default.
   --cert FILE        TLS certificate (PEM)                LPF_CERT   (default: ROOT/tls/cert.pem,
   --key FILE         its private key (PEM)                LPF_KEY     made on first start)
   --plain            no TLS: plain TCP, for use behind a TLS terminator only   LPF_PLAIN=1 (or 0)
+                     (the web client then speaks plain HTTP)
+  --web-port N       the web client's HTTPS port, 0 for   LPF_WEB_PORT (default: ${DEFAULT_WEB_PORT})
+                     any free port
+  --no-web           no web client                        LPF_NO_WEB=1 (0 turns it off)
   --health-port N    answer GET /health over HTTP         LPF_HEALTH_PORT (default: none)
                      (200 or 503, JSON), for a load balancer
   --health-host ADDR interface of the health check        LPF_HEALTH_HOST (default: 127.0.0.1)
@@ -184,8 +190,27 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     },
     'listening',
   );
+  const web = settings.on('no-web') ? undefined : await startWeb(settings, server, tls, log);
+  stopOnSignals(server, web, log, graceMs);
+}
 
-  stopOnSignals(server, log, graceMs);
+/** The web client, on --web-port with the server's TLS identity; its URL goes to the log. */
+async function startWeb(settings: ServerSettings, server: LpfServer, tls: TlsIdentity | undefined, log: Logger): Promise<WebServer> {
+  const portSetting = settings.text('web-port');
+  const port = portSetting ? parsePort(portSetting.value, portSetting.what) : DEFAULT_WEB_PORT;
+  const host = settings.text('host')?.value;
+  // Beside the bundle: dist/lpf-server.js serves dist/web/.
+  const assets = fileURLToPath(new URL('web/', import.meta.url));
+  const web = new WebServer({ host, port, tls, assets, attach: (peer) => server.attach(peer), log });
+  const address = await web.listen();
+  const shown =
+    host === undefined || host === '::' || host === '0.0.0.0'
+      ? 'localhost'
+      : address.address.includes(':')
+        ? `[${address.address}]`
+        : address.address;
+  log.info({ url: `${tls ? 'https' : 'http'}://${shown}:${address.port}/`, port: address.port }, 'web client listening');
+  return web;
 }
 
 /** Where the health check listens, if --health-port asks for one: loopback unless --health-host says otherwise. */
@@ -208,7 +233,7 @@ async function openAccounts(setting: { value: string; what: string }, limits: Se
 }
 
 /** SIGTERM or SIGINT: a graceful shutdown (commands in flight get `graceMs`); a second signal stops at once. */
-function stopOnSignals(server: LpfServer, log: Logger, graceMs: number): void {
+function stopOnSignals(server: LpfServer, web: WebServer | undefined, log: Logger, graceMs: number): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -217,7 +242,7 @@ function stopOnSignals(server: LpfServer, log: Logger, graceMs: number): void {
     }
     stopping = true;
     log.info({ signal, graceSeconds: graceMs / 1000 }, 'shutting down: no new connections; commands in flight may finish');
-    server.shutdown(graceMs).then(
+    Promise.all([web?.close(), server.shutdown(graceMs)]).then(
       () => {
         log.info('stopped');
         process.exit(0);

@@ -23,6 +23,8 @@ export const SETTING_FLAGS = {
   cert: { type: 'string' },
   key: { type: 'string' },
   plain: { type: 'boolean' },
+  'web-port': { type: 'string' },
+  'no-web': { type: 'boolean' },
   'max-connections': { type: 'string' },
   'max-per-address': { type: 'string' },
   'handshake-timeout': { type: 'string' },

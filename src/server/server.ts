@@ -16,6 +16,7 @@ import { DiskStorage } from './storage/disk-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
 import { keepGarbageSmall, noteConnections } from './reclaim.js';
+import type { PeerStream } from './web/peer-stream.js';
 
 /**
  * TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. Node's own
@@ -227,6 +228,36 @@ export class LpfServer {
     return this.shutdown(0);
   }
 
+  /**
+   * Serves the lpf protocol over a stream that is no TCP accept of this server (the web client's
+   * WebSocket, an exchange of the web side inside this process): counted against the same connection
+   * limits, and a ClientConnection like any other. Returns why it is refused, or undefined.
+   */
+  attach(peer: PeerStream): string | undefined {
+    const context = this.#context;
+    if (!context || !this.#server.listening) return 'the server is shutting down; try again in a moment';
+    const address = peer.remoteAddress;
+    const refusal = this.#connectionLimits.open(address);
+    if (refusal) {
+      this.#connectionLimits.release(address);
+      return refusal;
+    }
+    peer.once('close', () => this.#connectionLimits.release(address));
+    this.#serve(peer as unknown as Socket, context);
+    return undefined;
+  }
+
+  #serve(socket: Socket, context: ServerContext): ClientConnection {
+    const client = new ClientConnection(socket, this.#nextId++, context);
+    this.#clients.add(client);
+    noteConnections(this.#clients.size);
+    socket.once('close', () => {
+      this.#clients.delete(client);
+      noteConnections(this.#clients.size);
+    });
+    return client;
+  }
+
   #accept(socket: Socket): void {
     const context = this.#context;
     if (!context) {
@@ -248,14 +279,7 @@ export class LpfServer {
       setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       return;
     }
-    const client = new ClientConnection(socket, this.#nextId++, context);
-    connection.client = client;
-    this.#clients.add(client);
-    noteConnections(this.#clients.size);
-    socket.once('close', () => {
-      this.#clients.delete(client);
-      noteConnections(this.#clients.size);
-    });
+    connection.client = this.#serve(socket, context);
   }
 }
 

@@ -23,12 +23,13 @@ process.once('exit', () => {
 /**
  * The environment without any LPF_* variables of the developer's shell, nor
  * the FORCE_COLOR that node --test sets when it runs at a terminal: what lpf
- * prints must not depend on where the tests run.
+ * prints must not depend on where the tests run. A server's web client takes any
+ * free port (LPF_WEB_PORT=0), so that servers started in parallel do not collide.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LPF_') && k !== 'FORCE_COLOR') env[k] = v;
-  return { ...env, NO_COLOR: '1', XDG_CONFIG_HOME: TEST_CONFIG_HOME, ...extra };
+  return { ...env, NO_COLOR: '1', XDG_CONFIG_HOME: TEST_CONFIG_HOME, LPF_WEB_PORT: '0', ...extra };
 }
 
 let sharedIdentity: Promise<string[]> | undefined;
