@@ -64,9 +64,13 @@ export class ClientConnection {
     this.#context = this.#commandContext();
     this.#log.info('connected');
     const { loginTimeoutMs, idleTimeoutMs } = server.limits;
-    socket.setTimeout(idleTimeoutMs, () =>
-      this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no traffic for ${idleTimeoutMs / 1000} s; closing the connection`)),
-    );
+    socket.setTimeout(idleTimeoutMs);
+    socket.on('timeout', () => {
+      // The peer's silence while the server works on its command (a password hash on a busy machine) is not
+      // idleness, unless the server waits on the peer to read; the timer runs again (it fires once per silence).
+      if (this.#state.kind === 'busy' && socket.writableLength === 0) return void socket.setTimeout(idleTimeoutMs);
+      this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no traffic for ${idleTimeoutMs / 1000} s; closing the connection`));
+    });
     this.#loginTimer = setTimeout(() => {
       this.#loginOverdue = true;
       this.#endIfNotLoggedIn();
