@@ -94,6 +94,8 @@ describe('lpf-server migrate to Swift and PostgreSQL', { skip }, () => {
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     }
     assert.equal((await runLpf([old.address, '-upload', local('docs/sub/with space.txt'), '--to', 'b.txt'], { env: BOB })).code, 0);
+    await writeFile(local('empty.txt'), '');
+    assert.equal((await runLpf([old.address, '-upload', local('empty.txt')], { env: BOB })).code, 0);
     // A session kept by a client, to be used after the move without a password.
     const login = await runLpf([old.address, '-login'], { env: { ...clientEnv, ...asUser('alice', 'alices-password') } });
     assert.equal(login.code, 0, login.stderr);
@@ -119,8 +121,8 @@ describe('lpf-server migrate to Swift and PostgreSQL', { skip }, () => {
     assert.match(r.stdout, /^accounts: copied 2, skipped 0 .*conflicts 0, damaged 1$/m);
     assert.match(r.stdout, /^sessions: copied [1-9]/m);
     assert.match(r.stdout, /^alice: 4 folders; files copied 3, skipped 0, failed 0/m);
-    assert.match(r.stdout, /^bob: 0 folders; files copied 2, skipped 0, failed 0/m);
-    assert.match(r.stdout, /^files: copied 5, skipped 0 \(already there\), failed 0/m);
+    assert.match(r.stdout, /^bob: 0 folders; files copied 3, skipped 0, failed 0/m);
+    assert.match(r.stdout, /^files: copied 6, skipped 0 \(already there\), failed 0/m);
     assert.match(r.stderr, /not copied: line \d+ of users\.txt is not a valid account line \(user "mallory"\)/);
 
     const server = await startServer({ root: join(dir.path, 'new'), port, storage: { s3Prefix: prefix }, args: ['--accounts', url] });
@@ -151,7 +153,7 @@ describe('lpf-server migrate to Swift and PostgreSQL', { skip }, () => {
     assert.equal(summary.accounts.copied, 0);
     assert.equal(summary.accounts.skipped, 2);
     assert.equal(summary.accounts.sessionsCopied, 0);
-    assert.deepEqual(summary.files, { users: 2, folders: 4, copied: 0, skipped: 5, failed: 0, bytes: 0 });
+    assert.deepEqual(summary.files, { users: 2, folders: 4, copied: 0, skipped: 6, failed: 0, bytes: 0 });
   });
 
   test('an account with another password in the database is reported and left alone', async () => {
@@ -185,10 +187,16 @@ describe('lpf-server migrate to Swift and PostgreSQL', { skip }, () => {
     );
     assert.equal(r.code, 10, r.stderr);
     assert.match(r.stderr, /bob\/b\.txt: the source file does not match its checksum record/);
-    assert.match(r.stdout, /^files: copied 4, skipped 0 \(already there\), failed 1/m);
+    assert.match(r.stdout, /^files: copied 5, skipped 0 \(already there\), failed 1/m);
   });
 
-  test('without a target, or with a wrong setting, a clear usage error', async () => {
+  test('without a target, or with a wrong setting, a clear usage error; --help says how', async () => {
+    const help = await runServerCli(['migrate', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: lpf-server migrate --from ROOT/);
+    const stray = await runServerCli(['--from', root]);
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /--from only goes with lpf-server migrate/);
     const none = await runServerCli(['migrate', '--from', root]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /needs a target: --storage s3:\/\/BUCKET and\/or --accounts/);
