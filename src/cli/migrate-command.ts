@@ -19,6 +19,7 @@ import { chooseStorage } from './storage-setting.js';
 export const MIGRATE_FLAGS = {
   from: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  overwrite: { type: 'boolean' },
 } as const;
 
 /** The server's settings that matter to `migrate`; the others are refused as a likely mistake. */
@@ -45,6 +46,8 @@ Options:
   --accounts URL     postgres://USER@HOST:PORT/DATABASE (as for the server; PGPASSWORD or ~/.pgpass)
   --config FILE      configuration file of the new servers (as for the server)
   --dry-run          read everything, write nothing: say what would be copied
+  --overwrite        replace a file the target has with other content (by default reported,
+                     left alone: it may be newer, uploaded through a new server since)
   --json             print the summary as one JSON object on standard output
 
 Exit status: 0 when everything is in place, 10 when a file could not be copied or verified,
@@ -79,7 +82,8 @@ export async function runMigrate(args: string[], flags: Flags, settings: ServerS
   try {
     const accounts = targets.db ? await migrateAccounts(root, targets.db, Date.now(), dryRun) : undefined;
     if (accounts && !json) printAccounts(accounts, dryRun);
-    const files = targets.storage ? await migrateFiles(root, targets, dryRun, json) : undefined;
+    const overwrite = flags.overwrite === true;
+    const files = targets.storage ? await migrateFiles(root, targets, { dryRun, overwrite }, json) : undefined;
     finish(accounts, files, dryRun, json);
   } finally {
     await targets.db?.close();
@@ -109,11 +113,16 @@ async function openTargets(settings: ServerSettings): Promise<Targets> {
   }
 }
 
-async function migrateFiles(root: string, targets: Targets, dryRun: boolean, json: boolean): Promise<UserFilesReport[]> {
+async function migrateFiles(
+  root: string,
+  targets: Targets,
+  { dryRun, overwrite }: { dryRun: boolean; overwrite: boolean },
+  json: boolean,
+): Promise<UserFilesReport[]> {
   const source = new DiskStorage(root);
   const reports: UserFilesReport[] = [];
   for (const user of await usersWithFiles(root)) {
-    const report = await migrateUserFiles({ source, target: targets.storage as Storage, dryRun }, user);
+    const report = await migrateUserFiles({ source, target: targets.storage as Storage, dryRun, overwrite }, user);
     if (targets.db && !dryRun && report.copied > 0) await forgetUsage(targets.db, user);
     reports.push(report);
     const line = `${user}: ${report.folders} folders; files ${dryRun ? 'to copy' : 'copied'} ${report.copied}, skipped ${report.skipped}, failed ${report.failed}; ${bytes(report.bytes)}`;

@@ -156,6 +156,25 @@ describe('lpf-server migrate to Swift and PostgreSQL', { skip }, () => {
     assert.deepEqual(summary.files, { users: 2, folders: 4, copied: 0, skipped: 6, failed: 0, bytes: 0 });
   });
 
+  test('a file changed on the new servers since is not replaced, unless --overwrite', async () => {
+    const server = await startServer({ root: join(dir.path, 'new1'), storage: { s3Prefix: prefix }, args: ['--accounts', url] });
+    try {
+      await writeFile(join(dir.path, 'newer.txt'), 'uploaded to the new server\n');
+      const up = await runLpf([server.address, '-upload', join(dir.path, 'newer.txt'), '--to', 'b.txt'], { env: BOB });
+      assert.equal(up.code, 0, up.stderr);
+      const r = await migrate();
+      assert.equal(r.code, 10, r.stderr);
+      assert.match(r.stderr, /bob\/b\.txt: the target has another file of this name; left alone/);
+      assert.equal((await tree(server.address, BOB)).get('b.txt'), contentChecksum('uploaded to the new server\n'));
+      const again = await migrate('--overwrite');
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^files: copied 1, skipped 5 /m);
+      assert.equal((await tree(server.address, BOB)).get('b.txt'), before_.get('bob')?.get('b.txt'));
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('an account with another password in the database is reported and left alone', async () => {
     assert.equal((await users(root, ['add', 'carol'], 'carols-old-password')).code, 0);
     const there = await runServerCli(['users', 'add', 'carol', '--accounts', url, '--password-stdin'], { input: 'carols-new-password\n' });

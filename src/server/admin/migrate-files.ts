@@ -33,6 +33,8 @@ export interface FilesMigration {
   target: Storage;
   /** Count what would be copied, write nothing. */
   dryRun: boolean;
+  /** Replace a target file whose content differs (else it is reported and left alone). */
+  overwrite: boolean;
 }
 
 /** The user names that have a folder under ROOT/files (names not in their stored form are left out). */
@@ -85,11 +87,13 @@ async function migrateFile(m: FilesMigration, user: string, file: ListEntry): Pr
   const stored = await m.source.read(user, file.name);
   let sourceSha = stored.sha256;
   try {
-    const there = await targetChecksum(m.target, user, file.name, stored.size);
+    const there = await targetFile(m.target, user, file.name);
     if (there !== undefined) {
       // Placed by hand without a record: the checksum is computed from the source.
       sourceSha ??= (await hashReader(stored.reader, stored.size)).sha256;
-      if (there === sourceSha) return 'skipped';
+      if (there.size === stored.size && there.sha256 === sourceSha) return 'skipped';
+      // Perhaps a newer file uploaded through the new servers since an earlier run: never replaced silently.
+      if (!m.overwrite) throw new Error('the target has another file of this name; left alone (remove it there, or run with --overwrite)');
     }
     if (m.dryRun) return 'copied';
     sourceSha = await copyInto(m.target, user, file.name, stored.reader, stored.size, sourceSha);
@@ -100,8 +104,8 @@ async function migrateFile(m: FilesMigration, user: string, file: ListEntry): Pr
   return 'copied';
 }
 
-/** The checksum of the target's file at `path` when it is a file of this size, else undefined. */
-async function targetChecksum(target: Storage, user: string, path: string, size: number): Promise<string | undefined> {
+/** The target's file at `path` (size and checksum), or undefined when there is none. */
+async function targetFile(target: Storage, user: string, path: string): Promise<ListEntry | undefined> {
   let entries: ListEntry[];
   try {
     entries = await target.list(user, path, { checksums: true });
@@ -110,7 +114,7 @@ async function targetChecksum(target: Storage, user: string, path: string, size:
     throw err;
   }
   const entry = entries.length === 1 ? entries[0] : undefined;
-  return entry && !entry.dir && entry.size === size ? entry.sha256 : undefined;
+  return entry && !entry.dir ? entry : undefined;
 }
 
 /**
