@@ -13,6 +13,7 @@ import { accountsFailure, accountsUrl, loadSettings, SETTING_FLAGS, type ServerS
 import type { LoginBackend } from '../server/accounts/backend.js';
 import { chooseStorage } from './storage-setting.js';
 import { runUsers, USERS_FLAGS, USERS_HELP } from './users-command.js';
+import { MIGRATE_FLAGS, MIGRATE_HELP, runMigrate } from './migrate-command.js';
 
 export const DEFAULT_PORT = 20215;
 
@@ -20,6 +21,8 @@ const HELP = `lpf-server ${VERSION}: serve files to lpf clients
 
 Usage: lpf-server [options]
        lpf-server users add|passwd|remove|list [NAME] [options]   (see lpf-server users --help)
+       lpf-server migrate --from ROOT [--storage s3://…] [--accounts postgres://…]
+                          move a single-machine installation   (see lpf-server migrate --help)
 
 Every option can also be set by its environment variable or in the configuration file (TOML, keys
 are the long option names: port = 20215, no-register = true, quota = "5G"). A flag wins over its
@@ -123,14 +126,24 @@ async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(argv, {
     ...SETTING_FLAGS,
     ...USERS_FLAGS,
+    ...MIGRATE_FLAGS,
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
   const users = positionals[0] === 'users';
-  if (values.help) return void process.stdout.write(users ? USERS_HELP : HELP);
+  const migrating = positionals[0] === 'migrate';
+  if (values.help) return void process.stdout.write(users ? USERS_HELP : migrating ? MIGRATE_HELP : HELP);
   if (values.version) return void process.stdout.write(`lpf-server ${VERSION}\n`);
   const env = process.env;
+  const strayMigrate = migrating ? undefined : Object.keys(MIGRATE_FLAGS).find((flag) => Object.hasOwn(values, flag));
+  if (strayMigrate)
+    throw new LpfError('LPF_ERR_USAGE', `--${strayMigrate} only goes with lpf-server migrate (see lpf-server migrate --help)`);
+  if (migrating) {
+    const { settings } = await loadSettings(values, env);
+    await runMigrate(positionals.slice(1), values, settings);
+    return process.exit(0); // the S3 client's sockets may still hold the event loop
+  }
   if (users) {
     const { settings, root } = await loadSettings(values, env);
     await runUsers(positionals.slice(1), values, settings, root);
