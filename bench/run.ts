@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { bigFileCase } from './cases/big-file.js';
 import { latencyCase } from './cases/latency.js';
 import { manyClientsCase } from './cases/many-clients.js';
+import { objectStorageCase } from './cases/object-storage.js';
 import { smallFilesCase } from './cases/small-files.js';
 import { bundleHelpers } from './lib/bundle.js';
 import { makeCert } from './lib/cert.js';
@@ -34,13 +35,16 @@ const HELP = `npm run bench -- [options]
   --files N          small files (default 1000; quick 20)
   --pings N          ping round trips (default 2000; quick 200)
   --start-runs N     start-to-exit runs per command (default 30; quick 3)
-  --only LIST        some cases only: big,clients,small,latency
+  --only LIST        some cases only: big,clients,small,latency,s3
+  --storage s3       also measure files on S3 (a Swift on loopback) beside the disk
   --out FILE         JSON output (default bench/results/latest.json)
   --max-minutes N    give up after this long (default 60; quick 5)
   --keep             keep the run's folder (servers' logs) to look into a failure
 `;
 
-const CASES: readonly CaseName[] = ['big', 'clients', 'small', 'latency'];
+const CASES: readonly CaseName[] = ['big', 'clients', 'small', 'latency', 's3'];
+/** What runs without --only: every case but S3's, which needs Swift (--storage s3 adds it). */
+const DEFAULT_CASES: readonly CaseName[] = ['big', 'clients', 'small', 'latency'];
 
 function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({
@@ -56,6 +60,7 @@ function parseOptions(argv: string[]): Options | undefined {
       pings: { type: 'string' },
       'start-runs': { type: 'string' },
       only: { type: 'string' },
+      storage: { type: 'string' },
       out: { type: 'string' },
       'max-minutes': { type: 'string' },
       keep: { type: 'boolean' },
@@ -73,8 +78,11 @@ function parseOptions(argv: string[]): Options | undefined {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
     return n;
   };
-  const only = new Set((values.only ?? CASES.join(',')).split(',').map((s) => s.trim()) as CaseName[]);
+  const only = new Set((values.only ?? DEFAULT_CASES.join(',')).split(',').map((s) => s.trim()) as CaseName[]);
   for (const name of only) if (!CASES.includes(name)) throw new Error(`--only: unknown case "${name}" (${CASES.join(', ')})`);
+  if (values.storage !== undefined && values.storage !== 's3' && values.storage !== 'disk')
+    throw new Error('--storage must be s3 (or disk)');
+  if (values.storage === 's3') only.add('s3');
   return {
     quick,
     runs: int('runs', values.runs, quick ? 2 : 6, 1, 100),
@@ -253,6 +261,7 @@ async function main(): Promise<number> {
       ['clients', manyClientsCase],
       ['small', smallFilesCase],
       ['latency', latencyCase],
+      ['s3', objectStorageCase],
     ];
     for (const [name, run] of cases) {
       if (!options.only.has(name)) continue;

@@ -28,7 +28,7 @@ export interface Options {
   keep: boolean;
 }
 
-export type CaseName = 'big' | 'clients' | 'small' | 'latency';
+export type CaseName = 'big' | 'clients' | 'small' | 'latency' | 's3';
 
 export interface Context {
   options: Options;

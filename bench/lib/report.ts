@@ -41,7 +41,7 @@ export interface Section {
   rows: Row[];
 }
 
-export type SectionId = 'bigFile' | 'memory' | 'manyClients' | 'smallFiles' | 'latency';
+export type SectionId = 'bigFile' | 'memory' | 'manyClients' | 'smallFiles' | 'latency' | 'objectStorage';
 
 /** Default titles and methods, in table order; a case may give a more specific title. */
 const SECTION_DEFAULTS: Record<SectionId, { title: string; how: string }> = {
@@ -53,6 +53,7 @@ const SECTION_DEFAULTS: Record<SectionId, { title: string; how: string }> = {
   manyClients: { title: '3. Many clients', how: '' },
   smallFiles: { title: '4. Many small files', how: '' },
   latency: { title: '5. Latency', how: '' },
+  objectStorage: { title: '6. Files on S3', how: '' },
 };
 const ORDER = Object.keys(SECTION_DEFAULTS) as SectionId[];
 

@@ -110,9 +110,15 @@ export function lpfAddress(port: number, host = LOOPBACK): string {
  * connection limit (32 by default) is raised to let `connections` in, and the
  * login time-out (120 s) to 10 minutes: a thousand clients connect at once and
  * log in one scrypt after another (two at a time on two cores: about 50 s on a
- * quiet machine, more on a busy one).
+ * quiet machine, more on a busy one). `extra` adds flags and environment (files on S3).
  */
-export async function startLpfServer(root: string, logFile: string, security: LpfSecurity, connections = 64): Promise<RunningServer> {
+export async function startLpfServer(
+  root: string,
+  logFile: string,
+  security: LpfSecurity,
+  connections = 64,
+  extra: { args?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<RunningServer> {
   const limits = features.limits
     ? ['--max-connections', String(connections + 64), '--max-per-address', String(connections + 64), '--login-timeout', '600']
     : [];
@@ -128,8 +134,10 @@ export async function startLpfServer(root: string, logFile: string, security: Lp
     'info',
     ...serverFlags(security),
     ...limits,
+    ...(extra.args ?? []),
   ];
-  const service = startService(security.tls ? 'lpf-server (TLS)' : 'lpf-server', process.execPath, args, { logFile, env: lpfBaseEnv() });
+  const env = { ...lpfBaseEnv(), ...extra.env };
+  const service = startService(security.tls ? 'lpf-server (TLS)' : 'lpf-server', process.execPath, args, { logFile, env });
   try {
     return { service, port: await listeningPort(logFile, service), filesDir: join(root, 'files') };
   } catch (err) {

@@ -8,10 +8,13 @@ import { HealthListener } from '../../src/server/health.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../helpers/processes.js';
 import { skipWithoutPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
+import { sharedSwift, skipWithoutSwift, type RunningSwift } from '../helpers/swift.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipWithoutPostgres();
 if (skip) console.warn(`\n*** ${skip} ***\n`);
+const skipS3 = skipWithoutSwift();
+if (skipS3) console.warn(`\n*** ${skipS3} ***\n`);
 
 /** The health listener's address, from the server's log. */
 function healthUrl(server: RunningServer, path = '/health'): string {
@@ -77,6 +80,37 @@ describe('health check with the accounts in PostgreSQL', { skip }, () => {
       assert.deepEqual(down.body, { ok: false, storage: { backend: 'disk', ok: true }, accounts: { backend: 'postgres', ok: false } });
     } finally {
       await engine.start();
+    }
+    await waitFor(async () => (await health(url)).status === 200, { what: 'healthy again', timeoutMs: 30_000, everyMs: 200 });
+  });
+});
+
+describe('health check with the files on S3', { skip: skipS3 }, () => {
+  let swift: RunningSwift;
+  let server: RunningServer;
+  before(async () => {
+    swift = await sharedSwift(); // this test process's own Swift (killed when it exits)
+    server = await startServer({ storage: { s3Prefix: 'health' }, args: ['--health-port', '0'] });
+  });
+  after(() => server?.stop());
+
+  test('503 while the object store is gone, 200 again once it is back', async () => {
+    const url = healthUrl(server);
+    assert.deepEqual(await health(url), {
+      status: 200,
+      body: { ok: true, storage: { backend: 's3', ok: true }, accounts: { backend: 'files', ok: true } },
+    });
+    await swift.stopProxy();
+    try {
+      const down = await health(url);
+      assert.equal(down.status, 503);
+      assert.deepEqual(down.body, { ok: false, storage: { backend: 's3', ok: false }, accounts: { backend: 'files', ok: true } });
+      assert.ok(
+        server.logs.some((l) => l.msg === 'health check failed' && l.backend === 's3'),
+        'the log says which backend failed',
+      );
+    } finally {
+      await swift.restartProxy();
     }
     await waitFor(async () => (await health(url)).status === 200, { what: 'healthy again', timeoutMs: 30_000, everyMs: 200 });
   });

@@ -20,6 +20,8 @@ import { entriesOf, kindOf, listUnder, requireParent, type S3Context } from './s
 import { MultipartUpload, partSizeFor, SmallUpload, type UploadPlace } from './s3-upload.js';
 
 export class S3Storage implements Storage {
+  /** The backend's name in the health check's answer. */
+  readonly name = 's3';
   readonly #ctx: S3Context;
   readonly #partials: PartialStore;
   /** Uploads being written by this server, as `<user>/<id>`: not resumed twice at once, not swept. */
@@ -31,7 +33,10 @@ export class S3Storage implements Storage {
     this.#partials = new PartialStore(bucket, this.#ctx.keys);
   }
 
-  /** Checks at start-up that the bucket answers; throws LPF_ERR_SERVER saying what is wrong. */
+  /**
+   * Checks that the bucket answers (one ListObjectsV2 of at most one key under the prefix): at start-up, and
+   * for the health check. Throws LPF_ERR_SERVER saying what is wrong.
+   */
   async check(): Promise<void> {
     try {
       await this.#ctx.bucket.firstKeys(this.#ctx.keys.prefix, 1);
