@@ -1,5 +1,5 @@
 /** The lpf server: accepts connections on one event loop and gives each a ClientConnection. */
-import { access, constants, mkdir, stat } from 'node:fs/promises';
+import { access, constants, mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -16,6 +16,7 @@ import { DiskStorage } from './storage/disk-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
 import { keepGarbageSmall, noteConnections } from './reclaim.js';
+import { warnIfReadableByOthers } from './secret-files.js';
 import type { PeerStream } from './web/peer-stream.js';
 
 /**
@@ -280,20 +281,6 @@ export class LpfServer {
       return;
     }
     connection.client = this.#serve(socket, context);
-  }
-}
-
-/** Secrets readable by other local users are a configuration mistake worth a loud line at start. */
-async function warnIfReadableByOthers(log: Logger, ...paths: (string | undefined)[]): Promise<void> {
-  for (const path of paths) {
-    if (!path) continue;
-    const mode = await stat(path).then(
-      (s) => s.mode,
-      () => undefined,
-    );
-    if (mode !== undefined && (mode & 0o077) !== 0) {
-      log.warn({ path, mode: `0${(mode & 0o777).toString(8)}` }, 'secret file is readable by other users; run chmod 600 on it');
-    }
   }
 }
 
