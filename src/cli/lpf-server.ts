@@ -255,7 +255,8 @@ function stopOnSignals(server: LpfServer, web: WebServer | undefined, log: Logge
     }
     stopping = true;
     log.info({ signal, graceSeconds: graceMs / 1000 }, 'shutting down: no new connections; commands in flight may finish');
-    Promise.all([web?.close(), server.shutdown(graceMs)]).then(
+    // Once the lpf connections (the page's WebSockets among them) are done, whatever HTTP is left is cut.
+    Promise.all([web?.close(), server.shutdown(graceMs).then(() => web?.closeAll())]).then(
       () => {
         log.info('stopped');
         process.exit(0);

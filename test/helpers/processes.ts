@@ -100,6 +100,9 @@ export async function s3ServerArgs(prefix: string): Promise<{ args: string[]; en
  * passwords: they raise those limits explicitly, as the README tells load
  * tests to. The limits themselves are tested with their defaults.
  */
+/** How long stop() waits after its signal (the default --grace is 30 s) before it kills the server and fails. */
+const STOP_TIMEOUT_MS = 60_000;
+
 const RAISED_LIMITS = ['--max-per-address', '1000', '--register-limit', '100000', '--min-password', '1'];
 
 /** Starts lpf-server on 127.0.0.1 with an ephemeral port and a fresh temporary root. */
@@ -145,7 +148,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const code = await exited;
+      // Bounded: a server that does not stop fails its test instead of hanging the run.
+      const stuck = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      const code = await exited.finally(() => clearTimeout(stuck));
+      if (child.signalCode === 'SIGKILL' && signal !== 'SIGKILL') {
+        throw new Error(`lpf-server did not stop within ${STOP_TIMEOUT_MS / 1000} s of ${signal}; killed`);
+      }
       if (!options.root) await rm(root, { recursive: true, force: true });
       return code;
     },

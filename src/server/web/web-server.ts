@@ -77,6 +77,11 @@ export class WebServer {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
+  /** Cuts every HTTP connection still open (a keep-alive one busy at close() would hold it forever). */
+  closeAll(): void {
+    this.#server.closeAllConnections();
+  }
+
   #handle(req: IncomingMessage, res: ServerResponse): void {
     securityHeaders(res, this.#auth.tls);
     this.#route(req, res).catch((err: unknown) => {
