@@ -149,9 +149,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       // Bounded: a server that does not stop fails its test instead of hanging the run.
-      const stuck = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      let killed = false;
+      const stuck = setTimeout(() => (killed = child.kill('SIGKILL')), STOP_TIMEOUT_MS);
       const code = await exited.finally(() => clearTimeout(stuck));
-      if (child.signalCode === 'SIGKILL' && signal !== 'SIGKILL') {
+      if (killed) {
         throw new Error(`lpf-server did not stop within ${STOP_TIMEOUT_MS / 1000} s of ${signal}; killed`);
       }
       if (!options.root) await rm(root, { recursive: true, force: true });
