@@ -15,7 +15,6 @@ import { RawPeer } from '../helpers/raw-client.js';
 import { runServerCli, users } from '../helpers/server-cli.js';
 
 const skip = skipWithoutPostgres();
-if (skip) console.warn(`\n*** ${skip} ***\n`);
 
 /**
  * Five free failures per account, then a long delay: what counts is how many failures were seen, never

@@ -13,7 +13,6 @@ import { asUser, runLpf, startServer, type RunningServer } from '../helpers/proc
 import { skipWithoutPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
 
 const skip = skipWithoutPostgres();
-if (skip) console.warn(`\n*** ${skip} ***\n`);
 
 const KiB = 1024;
 

@@ -12,9 +12,7 @@ import { sharedSwift, skipWithoutSwift, type RunningSwift } from '../helpers/swi
 import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipWithoutPostgres();
-if (skip) console.warn(`\n*** ${skip} ***\n`);
 const skipS3 = skipWithoutSwift();
-if (skipS3) console.warn(`\n*** ${skipS3} ***\n`);
 
 /** The health listener's address, from the server's log. */
 function healthUrl(server: RunningServer, path = '/health'): string {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO, startServer, type RunningServer, type ServerOptions } from './processes.js';
 import { waitFor } from './wait-for.js';
+import { skipUnlessInstalled } from './engines.js';
 
 export const CHROMIUM = process.env.LPF_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -16,8 +17,10 @@ export const SCREENSHOTS = join(REPO, 'test-output', 'screenshots');
 
 /** Why browser tests cannot run here (chromium missing), or false. Under CI=true they never skip: they fail. */
 export function skipWithoutChromium(): string | false {
-  if (existsSync(CHROMIUM) || process.env.CI === 'true') return false;
-  return `${CHROMIUM} is not installed (apt-get install --no-install-recommends chromium): web client tests SKIPPED`;
+  return skipUnlessInstalled(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is not installed (apt-get install --no-install-recommends chromium): web client tests`,
+  );
 }
 
 /**

@@ -11,13 +11,13 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './swift.js';
 import { waitFor } from './wait-for.js';
+import { skipUnlessInstalled } from './engines.js';
 
 export const HAPROXY = '/usr/sbin/haproxy';
 
 /** A reason to skip locally, or false; under CI=true a missing HAProxy is never skipped (the test fails). */
 export function skipWithoutHaproxy(): string | false {
-  if (existsSync(HAPROXY) || process.env.CI === 'true') return false;
-  return `HAProxy is not installed (${HAPROXY}; apt-get install haproxy): tests through HAProxy SKIPPED`;
+  return skipUnlessInstalled(existsSync(HAPROXY), `HAProxy is not installed (${HAPROXY}; apt-get install haproxy): tests through HAProxy`);
 }
 
 export interface Backend {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { skipUnlessInstalled } from './engines.js';
 
 const run = promisify(execFile);
 
@@ -20,8 +21,10 @@ export const PG_USER = 'lpf';
 
 /** A reason to skip tests needing PostgreSQL, or false. Under CI=true a missing engine fails them instead. */
 export function skipWithoutPostgres(): string | false {
-  if (existsSync(join(PG_BIN, 'initdb')) || process.env.CI === 'true') return false;
-  return `PostgreSQL 15 is not installed (${PG_BIN}; apt-get install postgresql): PostgreSQL tests skipped`;
+  return skipUnlessInstalled(
+    existsSync(join(PG_BIN, 'initdb')),
+    `PostgreSQL 15 is not installed (${PG_BIN}; apt-get install postgresql): PostgreSQL tests`,
+  );
 }
 
 export interface Postgres {

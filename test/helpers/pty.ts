@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cleanEnv } from './processes.js';
+import { skipUnlessInstalled } from './engines.js';
 
 export function hasScript(): boolean {
   return spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -14,8 +15,7 @@ export function hasScript(): boolean {
  * `script` is missing, but never under CI=true, where a missing tool must fail the run, not skip it.
  */
 export function skipWithoutScript(): string | false {
-  if (hasScript() || process.env.CI === 'true') return false;
-  return 'util-linux script is not installed (apt-get install util-linux): terminal tests skipped';
+  return skipUnlessInstalled(hasScript(), 'util-linux script is not installed (apt-get install util-linux): terminal tests');
 }
 
 export interface Dialogue {

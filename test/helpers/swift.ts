@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
+import { skipUnlessInstalled } from './engines.js';
 
 // The SDK is pinned on purpose (see package.json): its notice about later releases needing Node 22 is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -49,8 +50,10 @@ function installed(program: string): boolean {
 
 /** A reason to skip S3 tests locally, or false; under CI=true a missing Swift is never skipped (the test fails). */
 export function skipWithoutSwift(): string | false {
-  if (PROGRAMS.every(installed) || process.env.CI === 'true') return false;
-  return 'OpenStack Swift is not installed (apt-get install swift swift-proxy swift-object swift-account swift-container memcached): S3 tests SKIPPED';
+  return skipUnlessInstalled(
+    PROGRAMS.every(installed),
+    'OpenStack Swift is not installed (apt-get install swift swift-proxy swift-object swift-account swift-container memcached): S3 tests',
+  );
 }
 
 /** A free loopback TCP port (the kernel's choice, released at once). */

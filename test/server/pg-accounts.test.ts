@@ -22,7 +22,6 @@ import { waitFor } from '../helpers/wait-for.js';
 const FAST = { N: 1024, r: 8, p: 1 };
 const THROTTLE = { freeAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 };
 const skip = skipWithoutPostgres();
-if (skip) console.warn(`\n*** ${skip} ***\n`);
 
 describe('PostgreSQL login stores', { skip }, () => {
   let engine: Postgres;

@@ -14,7 +14,6 @@ import { LpfError } from '../../src/errors.js';
 import { skipWithoutPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
 
 const skip = skipWithoutPostgres();
-if (skip) console.warn(`\n*** ${skip} ***\n`);
 
 const LEASE = 60_000;
 

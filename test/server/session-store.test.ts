@@ -16,7 +16,6 @@ import { tempDir } from '../helpers/processes.js';
 
 const TTL = 60_000;
 const skipPg = skipWithoutPostgres();
-if (skipPg) console.warn(`\n*** ${skipPg} ***\n`);
 
 /** A store for the users given, and the clock it reads (a box, moved by the test). */
 type Make = (users: string[], now: { ms: number }) => Promise<SessionStore>;

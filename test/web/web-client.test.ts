@@ -12,7 +12,6 @@ import { launchBrowser, newContext, screenshot, signIn, skipWithoutChromium, sta
 import { asUser, runLpf, tempDir } from '../helpers/processes.js';
 
 const skip = skipWithoutChromium();
-if (skip) console.warn(`\n*** ${skip} ***\n`);
 
 describe('web client', { skip }, () => {
   let web: WebServer;

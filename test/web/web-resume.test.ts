@@ -15,7 +15,6 @@ import { tempDir } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipWithoutChromium();
-if (skip) console.warn(`\n*** ${skip} ***\n`);
 
 describe('web client resume', { skip }, () => {
   let web: WebServer;
