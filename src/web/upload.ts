@@ -40,6 +40,7 @@ export function uploadFile(
       digests.push(await digest(block));
       if (!(await sendBlock(io, block, (n) => progress(at + n, file.size), signal))) return discard(io);
     }
+    if (signal?.aborted) return discard(io);
     io.send({ type: 'end', sha256: await hex(await digest(concat(digests))) });
     const stored = await io.next('stored');
     progress(file.size, file.size);
@@ -63,7 +64,10 @@ async function sendBlock(io: LinkIo, block: Uint8Array, sent: (bytes: number) =>
     if (signal?.aborted) return false;
     const chunk = block.subarray(at, Math.min(at + DEFAULT_CHUNK_SIZE, block.length));
     io.sendData(chunk);
-    while (io.buffered() > MAX_BUFFERED) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (io.buffered() > MAX_BUFFERED) {
+      if (signal?.aborted) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     sent(Math.max(0, at + chunk.length - io.buffered()));
   }
   return true;

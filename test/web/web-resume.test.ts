@@ -82,7 +82,9 @@ describe('web client cancel', { skip }, () => {
     const proxy = await startHoldingProxy(Number(new URL(web.url).port));
     try {
       const local = join(folder.path, 'huge.bin');
-      await writeFile(local, randomBytes(32 * 1024 * 1024));
+      // Larger than all the buffers between the page and the held proxy (the page's 8 MiB, Chromium's
+      // and both sockets'), so the upload cannot have been handed over whole when Cancel is clicked.
+      await writeFile(local, randomBytes(96 * 1024 * 1024));
       const context = await newContext(browser);
       const page = await context.newPage();
       await signIn(page, `https://${proxy.address}`, 'judy', 'judy-pass', true);
