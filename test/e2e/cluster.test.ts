@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createSelfSigned } from '../../src/server/tls/certificate.js';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { skipWithoutHaproxy, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.js';
 import { skipWithoutPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { asUser, collect, runLpf, spawnLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
-import { sharedSwift, skipWithoutSwift, type RunningSwift } from '../helpers/swift.js';
+import { s3Client, sharedSwift, skipWithoutSwift, type RunningSwift } from '../helpers/swift.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const MiB = 1024 * 1024;
@@ -27,17 +27,6 @@ if (skip) console.error(`\n*** ${skip}: cluster tests SKIPPED ***\n`);
  */
 const RAISED_LIMITS = ['--max-per-address', '1000', '--register-limit', '1000', '--min-password', '1'];
 const PREFIX = 'one-cluster';
-
-function rawClient(swift: RunningSwift): S3Client {
-  return new S3Client({
-    endpoint: swift.endpoint,
-    region: swift.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
 
 /** The port a server's health check listens on, from its log. */
 function healthPort(server: RunningServer): number {
@@ -66,7 +55,7 @@ describe('two servers on one bucket and one PostgreSQL, behind HAProxy', { skip 
   before(async () => {
     dir = await tempDir('lpf-cluster-');
     [engine, swift] = await Promise.all([startPostgres(), sharedSwift()]);
-    s3 = rawClient(swift);
+    s3 = s3Client(swift);
     const url = await engine.newDatabase();
     // One certificate for both: the client pins HAProxy's address to it, whichever server answers.
     const identity = await createSelfSigned('lpf-cluster');

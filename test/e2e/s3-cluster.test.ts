@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
 import { spawn } from 'node:child_process';
 import {
@@ -21,23 +21,12 @@ import {
   tempDir,
   type RunningServer,
 } from '../helpers/processes.js';
-import { sharedSwift, skipWithoutSwift, type RunningSwift } from '../helpers/swift.js';
+import { s3Client, sharedSwift, skipWithoutSwift, type RunningSwift } from '../helpers/swift.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const MiB = 1024 * 1024;
 const skip = skipWithoutSwift();
 if (skip) console.error(`\n*** ${skip} ***\n`);
-
-function rawClient(swift: RunningSwift): S3Client {
-  return new S3Client({
-    endpoint: swift.endpoint,
-    region: swift.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
 
 describe('two servers on one bucket', { skip }, () => {
   let dir: { path: string; cleanup(): Promise<void> };
@@ -51,7 +40,7 @@ describe('two servers on one bucket', { skip }, () => {
   before(async () => {
     dir = await tempDir();
     swift = await sharedSwift();
-    client = rawClient(swift);
+    client = s3Client(swift);
     const root = join(dir.path, 'root');
     a = await startServer({ root, storage: { s3Prefix: prefix } });
     b = await startServer({ root, storage: { s3Prefix: prefix } });

@@ -4,32 +4,26 @@
  * LPF_TEST_STORAGE in processes.ts). End-to-end tests check the server's side through these, so the same
  * test runs on both backends.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { RunningServer } from './processes.js';
-import { sharedSwift } from './swift.js';
+import { s3Client, sharedSwift } from './swift.js';
 
 let client: Promise<{ s3: S3Client; bucket: string }> | undefined;
 
 function s3(): Promise<{ s3: S3Client; bucket: string }> {
   client ??= sharedSwift().then((swift) => ({
     bucket: swift.bucket,
-    s3: new S3Client({
-      endpoint: swift.endpoint,
-      region: swift.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    }),
+    s3: s3Client(swift),
   }));
   return client;
 }
 
 /** Every key under `prefix`. */
-async function keysUnder(prefix: string): Promise<string[]> {
+/** Every key under `prefix` in the shared Swift bucket. */
+export async function keysUnder(prefix: string): Promise<string[]> {
   const { s3: c, bucket } = await s3();
   const keys: string[] = [];
   let token: string | undefined;

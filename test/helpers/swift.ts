@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { waitFor } from './wait-for.js';
 import { skipUnlessInstalled } from './engines.js';
 
@@ -278,18 +279,22 @@ export async function startSwift(bucket = 'lpf-test', detached = false): Promise
   }
 }
 
-/** Makes the bucket, trying again while the account and container servers are still starting. */
-async function makeBucket(swift: RunningSwift): Promise<void> {
-  const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({
+/** An S3 client of this Swift, set up as lpf's own (no default checksums: see src/server/storage/s3/s3-store.ts). */
+export function s3Client(swift: RunningSwift, maxAttempts?: number): S3Client {
+  return new S3Client({
     endpoint: swift.endpoint,
     region: swift.region,
     forcePathStyle: true,
     credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
+    ...(maxAttempts === undefined ? {} : { maxAttempts }),
   });
+}
+
+/** Makes the bucket, trying again while the account and container servers are still starting. */
+async function makeBucket(swift: RunningSwift): Promise<void> {
+  const client = s3Client(swift, 1);
   let last: unknown;
   try {
     await waitFor(

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ContentHasher } from '../../src/protocol/index.js';
 import { S3Storage } from '../../src/server/storage/s3/s3-storage.js';
 import type { UploadSink } from '../../src/server/storage/storage.js';
-import { skipWithoutSwift, startSwift, type RunningSwift } from '../helpers/swift.js';
+import { s3Client, skipWithoutSwift, startSwift, type RunningSwift } from '../helpers/swift.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipWithoutSwift();
@@ -18,17 +18,6 @@ let storage: S3Storage;
 function newStorage(): S3Storage {
   Object.assign(process.env, swift.env);
   return new S3Storage({ bucket: swift.bucket, prefix: 'lpf/', endpoint: swift.endpoint, pathStyle: true });
-}
-
-function rawClient(): S3Client {
-  return new S3Client({
-    endpoint: swift.endpoint,
-    region: swift.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }
 
 before(async () => {
@@ -67,7 +56,7 @@ async function readAll(s: S3Storage, user: string, path: string): Promise<Buffer
 }
 
 async function openUploads(): Promise<number> {
-  const client = rawClient();
+  const client = s3Client(swift);
   const out = await client.send(new ListMultipartUploadsCommand({ Bucket: swift.bucket }));
   client.destroy();
   return out.Uploads?.length ?? 0;
@@ -238,7 +227,7 @@ test('an upload holds at most two parts: one in flight and one full waiting, the
 });
 
 test('the sweep also aborts old multipart uploads that no record names (a record lost)', { skip }, async () => {
-  const client = rawClient();
+  const client = s3Client(swift);
   await client.send(new CreateMultipartUploadCommand({ Bucket: swift.bucket, Key: 'lpf/files/kim/orphan' }));
   client.destroy();
   assert.equal(await openUploads(), 1);
@@ -249,7 +238,7 @@ test('the sweep also aborts old multipart uploads that no record names (a record
 });
 
 test('files placed by other tools are listed with a computed checksum; keys no name can be are not', { skip }, async () => {
-  const client = rawClient();
+  const client = s3Client(swift);
   await client.send(new PutObjectCommand({ Bucket: swift.bucket, Key: 'lpf/files/hal/placed', Body: Buffer.from('placed') }));
   await client.send(new PutObjectCommand({ Bucket: swift.bucket, Key: 'lpf/files/hal/bad//name', Body: Buffer.from('x') }));
   client.destroy();
