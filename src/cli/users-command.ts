@@ -9,7 +9,9 @@ import { LpfError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../server/limits/limits.js';
 import { describeProblem } from '../server/accounts/accounts-file.js';
 import { checkNewPassword, checkOwner, fileAdmin, userName, type UsersAdmin } from '../server/admin/users.js';
+import { DiskStorage } from '../server/storage/disk-storage.js';
 import { parseCount } from './args.js';
+import { chooseStorage } from './storage-setting.js';
 import { accountsFailure, accountsUrl, SETTING_FLAGS, type ServerSettings } from './server-config.js';
 
 /** Flags that only `users` takes, and which subcommand takes each. */
@@ -28,7 +30,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** The server's settings that matter to `users`; the others are refused as a likely mistake. */
-const SHARED = new Set(['root', 'min-password', 'accounts']);
+const SHARED = new Set(['root', 'min-password', 'accounts', 'storage', 's3-endpoint', 's3-region', 's3-path-style']);
 
 export const USERS_HELP = `Usage: lpf-server users COMMAND [NAME] [options]
 
@@ -40,7 +42,9 @@ instead: every server using it ends the connections of a removed account at once
 Commands:
   add NAME          create an account (the password is asked twice on a terminal)
   passwd NAME       set a new password; ends the account's sessions
-  remove NAME       delete the account, its sessions and its stored files
+  remove NAME       delete the account, its sessions and its stored files (with
+                    --storage, its objects in the bucket: files, folder markers,
+                    checksum records, partial uploads and their multipart uploads)
   list              print the user names, one a line; damaged or repeated lines of
                     users.txt are reported on standard error (those accounts cannot
                     log in, their names stay taken; passwd NAME repairs one)
@@ -49,6 +53,9 @@ Options:
   --root DIR        data folder (as for the server; also LPF_ROOT, the configuration file)
   --accounts URL    the accounts database (as for the server; also LPF_ACCOUNTS)
   --config FILE     configuration file (as for the server)
+  --storage URL     remove: where the files are, s3://BUCKET[/PREFIX] (as for the
+                    server, with --s3-endpoint, --s3-region, --s3-path-style; also
+                    LPF_STORAGE, the configuration file; default: ROOT/files)
   --min-password N  shortest password accepted (as for the server; default: 8)
   --password-stdin  add, passwd: read the password from the first line of standard input
   -y, --yes         remove: do not ask for confirmation (needed without a terminal)
@@ -96,7 +103,8 @@ async function change(
   if (command === 'add' && known) throw new LpfError('LPF_ERR_USER_EXISTS', `the user "${user}" already exists`);
   if (command !== 'add' && !known) throw new LpfError('LPF_ERR_NO_SUCH_USER', `there is no user "${user}"`);
 
-  if (command === 'remove') return remove(admin, root, user, flags.yes === true, flags['keep-files'] === true);
+  if (command === 'remove')
+    return remove(admin, settings, root, user, { yes: flags.yes === true, keepFiles: flags['keep-files'] === true });
   const min = settings.text('min-password');
   const minPasswordChars = min ? parseCount(min.value, min.what) : DEFAULT_LIMITS.minPasswordChars;
   const password = await newPassword(flags['password-stdin'] === true, minPasswordChars);
@@ -115,7 +123,7 @@ async function openAdmin(settings: ServerSettings, root: string): Promise<UsersA
   if (!setting) return fileAdmin(root);
   const { openPgAdmin } = await import('../server/admin/pg-users.js');
   try {
-    return await openPgAdmin(setting.value, root);
+    return await openPgAdmin(setting.value);
   } catch (err) {
     throw accountsFailure(setting, err);
   }
@@ -136,7 +144,13 @@ async function list(admin: UsersAdmin, root: string, json: boolean): Promise<voi
   else for (const u of users) say(u.name);
 }
 
-async function remove(admin: UsersAdmin, root: string, user: string, yes: boolean, keepFiles: boolean): Promise<void> {
+async function remove(
+  admin: UsersAdmin,
+  settings: ServerSettings,
+  root: string,
+  user: string,
+  { yes, keepFiles }: { yes: boolean; keepFiles: boolean },
+): Promise<void> {
   if (!yes) {
     if (!process.stdin.isTTY)
       throw new LpfError('LPF_ERR_USAGE', `lpf-server users remove asks for confirmation on a terminal; without one, add --yes`);
@@ -146,10 +160,14 @@ async function remove(admin: UsersAdmin, root: string, user: string, yes: boolea
       throw cancelled();
     }
   }
-  const result = await admin.remove(user, keepFiles);
-  const files = keepFiles ? 'files kept' : result.filesRemoved ? 'files deleted' : 'no files';
-  say(`removed user "${user}"; ${plural(result.sessionsEnded, 'session')} ended; ${files}`);
-  if (keepFiles) warn(`the files of "${user}" are kept in ${root}: a new account named "${user}" would see them`);
+  // Chosen (and an S3 bucket checked) before the account goes: a wrong setting changes nothing.
+  const files = keepFiles ? undefined : ((await chooseStorage(settings)).storage ?? new DiskStorage(root));
+  const result = await admin.remove(user, files);
+  const removed = result.removed;
+  const what = !removed ? 'files kept' : removed.count === 0 ? 'no files' : `${plural(removed.count, removed.unit)} deleted`;
+  say(`removed user "${user}"; ${plural(result.sessionsEnded, 'session')} ended; ${what}`);
+  const where = settings.text('storage')?.value ?? root;
+  if (keepFiles) warn(`the files of "${user}" are kept in ${where}: a new account named "${user}" would see them`);
 }
 
 /** A new password from standard input, or asked twice on the terminal. */

@@ -101,7 +101,7 @@ describe('lpf-server users, beside a running server', () => {
 
       const removed = await users(server.root, ['remove', 'morpheus', '--yes']);
       assert.equal(removed.code, 0, removed.stderr);
-      assert.match(removed.stdout, /removed user "morpheus"; 1 session ended; files deleted/);
+      assert.match(removed.stdout, /removed user "morpheus"; 1 session ended; 1 file deleted/);
 
       // Another login makes the server rewrite sessions.txt: it must not restore the removed session.
       assert.equal((await runLpf([server.address, '-login'], { env: { ...other.env, ...asUser('neo', 'neo-password') } })).code, 0);

@@ -7,6 +7,7 @@ import { FileAccounts } from '../../src/server/accounts/file-accounts.js';
 import { LoginSessions, revokeSessionsOf } from '../../src/server/accounts/login-sessions.js';
 import { addUser, listUsers, removeUser, setPassword } from '../../src/server/admin/users.js';
 import { systemClock } from '../../src/server/limits/clock.js';
+import { DiskStorage } from '../../src/server/storage/disk-storage.js';
 import { tempDir } from '../helpers/processes.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
@@ -23,7 +24,7 @@ test('the server sees accounts added, re-passworded and removed by the admin too
     await setPassword(options, 'ann', 'other');
     await assert.rejects(accounts.verify('ann', 'first'), { code: 'LPF_ERR_AUTH' });
     assert.equal(await accounts.verify('ann', 'other'), 'ann');
-    await removeUser(dir.path, 'ann', false);
+    await removeUser(dir.path, 'ann', new DiskStorage(dir.path));
     await assert.rejects(accounts.verify('ann', 'other'), { code: 'LPF_ERR_AUTH' });
     await assert.rejects(addUser(options, 'bo', 'abc'), { code: 'LPF_ERR_BAD_PASSWORD', message: /at least 4 characters/ });
     await assert.rejects(setPassword(options, 'nobody', 'abcdef'), { code: 'LPF_ERR_NO_SUCH_USER' });
@@ -41,7 +42,7 @@ test('edits keep comments and lines they do not concern; list reports malformed 
     await addUser(options, 'cy', 'pw');
     const accounts = new FileAccounts(path, FAST);
     await accounts.register('dee', 'pw');
-    await removeUser(dir.path, 'cy', true);
+    await removeUser(dir.path, 'cy', undefined);
     const lines = (await readFile(path, 'utf8')).split('\n');
     assert.deepEqual(lines.slice(0, 2), ['# my notes', 'broken line']);
     assert.ok(lines[2]?.startsWith('dee:scrypt:'));

@@ -3,7 +3,7 @@
  * same folder, since every change goes through the same locks as the server's own (shared-file.ts),
  * and the server re-reads users.txt and sessions.txt when they change.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
 import { checkPassword, normalizeUserName } from '../../protocol/index.js';
@@ -18,6 +18,7 @@ import {
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from '../accounts/password-hash.js';
 import { countSessions, revokeSessionsOf } from '../accounts/login-sessions.js';
 import { systemClock } from '../limits/clock.js';
+import type { RemovedUser, Storage } from '../storage/storage.js';
 
 export interface AdminOptions {
   root: string;
@@ -100,40 +101,25 @@ export async function setPassword(options: AdminOptions, user: string, password:
   return { name, sessionsEnded: await revokeSessionsOf(sessionsPath(options.root), name, systemClock) };
 }
 
+/** What `users remove` did: the sessions it ended, and what it deleted of the storage given (none kept the files). */
+export interface Removal {
+  name: string;
+  sessionsEnded: number;
+  removed: RemovedUser | undefined;
+}
+
 /**
  * Removes an account, then its sessions (in that order, so no new session can start in between),
- * then its stored files unless `keepFiles`.
+ * then what `files` stores for it, unless no storage is given (--keep-files).
  */
-export async function removeUser(
-  root: string,
-  user: string,
-  keepFiles: boolean,
-): Promise<{ name: string; sessionsEnded: number; filesRemoved: boolean }> {
+export async function removeUser(root: string, user: string, files: Storage | undefined): Promise<Removal> {
   const name = userName(user);
   await updateAccountsFile(usersPath(root), (lines) => {
     if (!named(lines, name)) throw unknown(name);
     return lines.filter((line) => lineUser(line) !== name);
   });
   const sessionsEnded = await revokeSessionsOf(sessionsPath(root), name, systemClock);
-  const filesRemoved = keepFiles ? false : await removeFiles(root, name);
-  return { name, sessionsEnded, filesRemoved };
-}
-
-/** Removes a user's stored files, records and partial uploads; resolves with whether there were any. */
-export async function removeFiles(root: string, name: string): Promise<boolean> {
-  let removed = false;
-  for (const area of ['files', 'meta', 'partial']) {
-    const dir = join(root, area, name);
-    if (
-      await stat(dir).then(
-        () => true,
-        () => false,
-      )
-    )
-      removed = true;
-    await rm(dir, { recursive: true, force: true });
-  }
-  return removed;
+  return { name, sessionsEnded, removed: await files?.removeUser(name) };
 }
 
 /**
@@ -168,7 +154,8 @@ export interface UsersAdmin {
   list(): Promise<UserListing>;
   add(options: AdminOptions, user: string, password: string): Promise<string>;
   setPassword(options: AdminOptions, user: string, password: string): Promise<{ name: string; sessionsEnded: number }>;
-  remove(user: string, keepFiles: boolean): Promise<{ name: string; sessionsEnded: number; filesRemoved: boolean }>;
+  /** Removes the account, then its files from `files` (undefined: keeps them). */
+  remove(user: string, files: Storage | undefined): Promise<Removal>;
   close(): Promise<void>;
 }
 
@@ -180,7 +167,7 @@ export function fileAdmin(root: string): UsersAdmin {
     list: () => listUsers(root),
     add: addUser,
     setPassword,
-    remove: (user, keepFiles) => removeUser(root, user, keepFiles),
+    remove: (user, files) => removeUser(root, user, files),
     close: () => Promise.resolve(),
   };
 }

@@ -16,12 +16,12 @@ import { resumePoint } from '../../util/partial-file.js';
 import { DiskUpload, type UploadPaths } from './disk-upload.js';
 import { isAFolder, isCode, notFound, notRegular, storageError } from './disk-errors.js';
 import { readValidMeta } from './file-meta.js';
-import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
+import type { ListOptions, RemovedUser, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from './storage.js';
 import { KeyedLimit } from '../../util/keyed-limit.js';
 import { deleteEntry, renameEntry } from './tree-changes.js';
 import { copyEntry } from './tree-copy.js';
 import { KeptPartials, sweepOld } from './partial-folder.js';
-import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
+import { makeFolders, removeTrees, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 /** Opens of one user's files in flight at once: half of libuv's default thread pool. */
 const OPENS_PER_USER = 2;
@@ -205,6 +205,12 @@ export class DiskStorage implements Storage {
 
   sweepPartials(maxAgeMs: number): Promise<number> {
     return sweepOld(this.#partialRoot, maxAgeMs, (user, id) => this.#active.has(`${user}/${id}`)).finally(() => this.#kept.forgetAll());
+  }
+
+  async removeUser(user: string): Promise<RemovedUser> {
+    this.#prepared.delete(user);
+    const count = await removeTrees(this.#userRoot(user), [join(this.#metaRoot, user), join(this.#partialRoot, user)]);
+    return { count, unit: 'file' };
   }
 
   /**

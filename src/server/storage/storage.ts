@@ -62,6 +62,12 @@ export interface ListOptions {
   recursive?: boolean;
 }
 
+/** What removeUser deleted: on the disk the user's files, on S3 every object (files, folder markers, records). */
+export interface RemovedUser {
+  count: number;
+  unit: 'file' | 'object';
+}
+
 export interface Storage {
   /** What the folder `path` holds (a file's path lists that file). */
   list(user: string, path: string, options?: ListOptions): Promise<ListEntry[]>;
@@ -92,4 +98,9 @@ export interface Storage {
   keptPartialBytes(user: string, resuming?: { path: string; request: UploadRequest }): Promise<number>;
   /** Removes partial uploads untouched for longer than `maxAgeMs`; resolves with how many. */
   sweepPartials(maxAgeMs: number): Promise<number>;
+  /**
+   * Deletes everything stored for `user`: files, folders, checksum records, partial uploads (on S3 their
+   * multipart uploads aborted). For `lpf-server users remove`, after the account is gone.
+   */
+  removeUser(user: string): Promise<RemovedUser>;
 }

@@ -4,7 +4,7 @@
  * followed, so no remote path can lead out of the user's storage.
  */
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LpfError } from '../../errors.js';
 import { joinRemote } from '../../protocol/index.js';
@@ -143,4 +143,17 @@ export function noSuchFolder(path: string): LpfError {
 
 export function notAFolder(path: string): LpfError {
   return new LpfError('LPF_ERR_NOT_FOLDER', `${JSON.stringify(path)} is a file, not a folder`);
+}
+
+/**
+ * Deletes a user's folder of files and the `others` beside it (records, partial uploads), the files
+ * first; resolves with how many regular files the first held.
+ */
+export async function removeTrees(files: string, others: readonly string[]): Promise<number> {
+  const tree = await walkTree(files, true).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  for (const dir of [files, ...others]) await rm(dir, { recursive: true, force: true });
+  return tree.filter((e) => e.info.isFile()).length;
 }

@@ -10,6 +10,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { isMissing } from './s3-store.js';
 
+/** Deletes in flight at once in deleteAll. */
+const PARALLEL_DELETES = 16;
+
 /** What HEAD or a listing tells of an object. */
 export interface ObjectInfo {
   key: string;
@@ -67,6 +70,16 @@ export class Bucket {
   /** Deletes an object; a missing one is no error (S3 says so too). */
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.name, Key: key }));
+  }
+
+  /**
+   * Deletes objects, a few requests at a time: one request each, since a multi-object delete must carry a
+   * checksum header that some stores refuse.
+   */
+  async deleteAll(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += PARALLEL_DELETES) {
+      await Promise.all(keys.slice(i, i + PARALLEL_DELETES).map((key) => this.delete(key)));
+    }
   }
 
   /** Server-side copy of an object up to 5 GiB; resolves with the copy's ETag. */

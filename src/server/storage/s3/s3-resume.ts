@@ -8,6 +8,7 @@ import {
   CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
+  type MultipartUpload,
 } from '@aws-sdk/client-s3';
 import type { Bucket } from './bucket.js';
 import type { CompletedPart, PartialRecord, PartialStore } from './s3-partials.js';
@@ -76,23 +77,30 @@ export async function sweepUploads(
     await partials.remove(found.user, found.id);
     removed++;
   }
+  for await (const upload of multipartUploads(bucket, keys.filesRoot())) {
+    const old = now - (upload.Initiated?.getTime() ?? now) > maxAgeMs;
+    if (!old || upload.UploadId === undefined || upload.Key === undefined || live.has(upload.UploadId)) continue;
+    await abortUpload(bucket, upload.Key, upload.UploadId);
+    removed++;
+  }
+  return removed;
+}
+
+/** Every multipart upload in progress under `prefix`, page by page. */
+export async function* multipartUploads(bucket: Bucket, prefix: string): AsyncGenerator<MultipartUpload> {
   let marker: { key?: string; id?: string } = {};
   for (;;) {
     const out = await bucket.client.send(
-      new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: keys.filesRoot(), KeyMarker: marker.key, UploadIdMarker: marker.id }),
+      new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: prefix, KeyMarker: marker.key, UploadIdMarker: marker.id }),
     );
-    for (const upload of out.Uploads ?? []) {
-      const old = now - (upload.Initiated?.getTime() ?? now) > maxAgeMs;
-      if (!old || upload.UploadId === undefined || upload.Key === undefined || live.has(upload.UploadId)) continue;
-      await abortUpload(bucket, upload.Key, upload.UploadId);
-      removed++;
-    }
-    if (out.IsTruncated !== true) return removed;
+    yield* out.Uploads ?? [];
+    if (out.IsTruncated !== true) return;
     marker = { key: out.NextKeyMarker, id: out.NextUploadIdMarker };
   }
 }
 
-async function abortUpload(bucket: Bucket, key: string, uploadId: string): Promise<void> {
+/** Aborts a multipart upload; one already gone is no error. */
+export async function abortUpload(bucket: Bucket, key: string, uploadId: string): Promise<void> {
   await bucket.client.send(new AbortMultipartUploadCommand({ Bucket: bucket.name, Key: key, UploadId: uploadId })).catch((err: unknown) => {
     if (!isMissing(err)) throw err;
   });

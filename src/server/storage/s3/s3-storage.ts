@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { LpfError } from '../../../errors.js';
 import { BLOCK_SIZE, ContentHasher, remoteBaseName, type ListEntry } from '../../../protocol/index.js';
 import { isAFolder, notFound } from '../disk-errors.js';
-import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from '../storage.js';
+import type { ListOptions, RemovedUser, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from '../storage.js';
 import { notAFolder } from '../user-tree.js';
 import { Bucket, type ObjectInfo } from './bucket.js';
 import { copyEntry, deleteEntry, renameEntry } from './s3-moves.js';
 import { readValidS3Meta } from './s3-meta.js';
 import { keptBytes, partialId, PartialStore } from './s3-partials.js';
+import { removeOwner } from './s3-owner.js';
 import { beginUpload, resumableRecord, sweepUploads } from './s3-resume.js';
 import { S3Reader } from './s3-reader.js';
 import { KeySpace, makeClient, storeError, type S3Location } from './s3-store.js';
@@ -188,6 +189,10 @@ export class S3Storage implements Storage {
 
   sweepPartials(maxAgeMs: number): Promise<number> {
     return this.#guard('sweep partial uploads', () => sweepUploads(this.#ctx, this.#partials, (id) => this.#active.has(id), maxAgeMs));
+  }
+
+  removeUser(user: string): Promise<RemovedUser> {
+    return this.#guard('remove the files', async () => ({ count: await removeOwner(this.#ctx, this.#partials, user), unit: 'object' }));
   }
 
   async #fileEntry(user: string, path: string, name: string, object: ObjectInfo, checksums = false): Promise<ListEntry> {

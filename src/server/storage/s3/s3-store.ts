@@ -53,6 +53,11 @@ export class KeySpace {
     return `${this.prefix}meta/${checkedUser(user)}/${checkedPath(path)}`;
   }
 
+  /** The prefix of a user's checksum records, ending in "/". */
+  userMeta(user: string): string {
+    return this.meta(user, '');
+  }
+
   userPartials(user: string): string {
     return `${this.prefix}partials/${checkedUser(user)}/`;
   }
