@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
+import { listenOn } from './listen.js';
 
 /** How long a backend may take to answer before it counts as failing. */
 const CHECK_TIMEOUT_MS = 3_000;
@@ -39,14 +40,7 @@ export class HealthListener {
   }
 
   async listen(host: string, port: number): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host, port }, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.#server.address() as AddressInfo;
+    return listenOn(this.#server, host, port);
   }
 
   /** The server is shutting down: report it unhealthy from now on. */

@@ -18,6 +18,7 @@ import type { TlsIdentity } from './tls/certificate.js';
 import { keepGarbageSmall, noteConnections } from './reclaim.js';
 import { warnIfReadableByOthers } from './secret-files.js';
 import type { PeerStream } from './web/peer-stream.js';
+import { listenOn } from './listen.js';
 
 /**
  * TLS 1.3 only; AES-128-GCM first, the fastest with AES-NI and as strong as needed. Node's own
@@ -172,14 +173,7 @@ export class LpfServer {
     this.#startSweeping(storage, limits.partialTtlMs);
     this.#stopWatching = await logins.watch(() => this.#clients);
     if (this.#options.health) await this.#listenForHealth(this.#options.health, storage, logins);
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host, port }, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.#server.address() as AddressInfo;
+    return listenOn(this.#server, host, port);
   }
 
   /**

@@ -18,6 +18,7 @@ import { serveDownload } from './download.js';
 import { csrfTokenOf, refuse, sameOrigin, securityHeaders, sendError } from './http.js';
 import type { Attach } from './local-exchange.js';
 import { bridgeSocket, MAX_SOCKET_MESSAGE } from './socket-bridge.js';
+import { listenOn } from '../listen.js';
 
 export const DEFAULT_WEB_PORT = 20216;
 
@@ -61,14 +62,7 @@ export class WebServer {
       this.#assets.set(file, await readFile(join(this.#options.assets, file)));
     }
     const { host, port } = this.#options;
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host, port }, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.#server.address() as AddressInfo;
+    return listenOn(this.#server, host, port);
   }
 
   /** Stops accepting; open WebSockets are lpf connections, ended by LpfServer.shutdown. */
