@@ -12,6 +12,7 @@ import { parseBytes, parseCommandLine, parseCount, parsePort, parseSeconds } fro
 import { accountsFailure, accountsUrl, loadSettings, SETTING_FLAGS, type ServerSettings, type SettingName } from './server-config.js';
 import type { LoginBackend } from '../server/accounts/backend.js';
 import { chooseStorage } from './storage-setting.js';
+import { TrustedProxies } from '../server/proxy/proxy-accept.js';
 import { runUsers, USERS_FLAGS, USERS_HELP } from './users-command.js';
 import { MIGRATE_FLAGS, MIGRATE_HELP, runMigrate } from './migrate-command.js';
 
@@ -49,6 +50,10 @@ variable, which wins over the file, which wins over the default.
   --health-port N    answer GET /health over HTTP         LPF_HEALTH_PORT (default: none)
                      (200 or 503, JSON), for a load balancer
   --health-host ADDR interface of the health check        LPF_HEALTH_HOST (default: 127.0.0.1)
+  --proxy-protocol FROM  behind a TCP load balancer: its    LPF_PROXY_PROTOCOL (default: none)
+                     addresses or networks, comma-separated (10.0.0.5,10.0.1.0/24); a
+                     connection from one must begin with a PROXY protocol v1 or v2 header, whose
+                     client address then counts for every limit per address and every log line
 
 Files on S3-compatible object storage (default: ROOT/files on the local disk); credentials only from
 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the AWS shared config, never from a flag:
@@ -168,6 +173,8 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   const allowRegistration = !settings.on('no-register');
   const accounts = accountsUrl(settings);
   const health = healthListener(settings);
+  const proxies = settings.text('proxy-protocol');
+  const proxyProtocol = proxies && TrustedProxies.parse(proxies.value, proxies.what);
   const log = await createLogger(level, process.stdout.isTTY === true);
   const files = await chooseStorage(settings);
   await mkdir(root, { recursive: true, mode: 0o700 });
@@ -186,6 +193,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     logins,
     health,
     storage: files.storage,
+    proxyProtocol,
   });
   const address = await server.listen();
   log.info(
@@ -197,6 +205,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
       bucket: files.where,
       config: settings.configPath,
       accounts: logins ? 'postgres' : 'files',
+      proxyProtocol: proxyProtocol?.text,
       tls: tls ? 'on' : 'off',
       fingerprint: tls ? `SHA256:${tls.fingerprint}` : undefined,
       version: VERSION,

@@ -41,6 +41,7 @@ export const SETTING_FLAGS = {
   'session-ttl': { type: 'string' },
   'health-port': { type: 'string' },
   'health-host': { type: 'string' },
+  'proxy-protocol': { type: 'string' },
   storage: { type: 'string' },
   's3-endpoint': { type: 'string' },
   's3-region': { type: 'string' },

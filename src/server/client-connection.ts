@@ -47,13 +47,14 @@ export class ClientConnection {
    */
   #loginOverdue = false;
 
-  constructor(socket: Socket, id: number, server: ServerContext) {
+  /** `peer` is the client's address and port: the socket's, or those a trusted balancer's PROXY header gave. */
+  constructor(socket: Socket, id: number, server: ServerContext, peer: { address: string; port: number }) {
     this.#server = server;
     this.closed = new Promise((resolve) => {
       this.#markClosed = resolve;
     });
-    this.#address = socket.remoteAddress ?? 'unknown';
-    this.#log = server.log.child({ conn: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.#address = peer.address;
+    this.#log = server.log.child({ conn: id, peer: `${peer.address}:${peer.port}` });
     const handlers = {
       message: (m: Message) => this.#onMessage(m),
       data: (c: Buffer) => this.#onData(c),

@@ -7,12 +7,28 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
+import type { Storage } from './storage/storage.js';
+import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
 import { listenOn } from './listen.js';
 
 /** How long a backend may take to answer before it counts as failing. */
 const CHECK_TIMEOUT_MS = 3_000;
 
 /** One backend the health check asks: its name for the answer, and a probe that rejects when it does not answer. */
+/**
+ * The storage's probe: a storage with a check of its own (object storage) is asked; the local disk must be
+ * there and writable.
+ */
+export function storageProbe(storage: Storage, root: string): HealthProbe {
+  const custom = storage as Partial<HealthProbe> & { name?: unknown };
+  if (typeof custom.check !== 'function') {
+    return { backend: 'disk', check: () => access(join(root, 'files'), constants.R_OK | constants.W_OK) };
+  }
+  const check = custom.check;
+  return { backend: typeof custom.name === 'string' ? custom.name : 'custom', check: () => check.call(storage) };
+}
+
 export interface HealthProbe {
   backend: string;
   check(): Promise<void>;

@@ -1,11 +1,11 @@
 /** The lpf server: accepts connections on one event loop and gives each a ClientConnection. */
-import { access, constants, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { LoginBackend } from './accounts/backend.js';
 import { openFileBackend } from './accounts/file-backend.js';
-import { HealthListener, type HealthProbe } from './health.js';
+import { HealthListener, storageProbe } from './health.js';
 import type { Logger } from './logger.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import type { ServerLimits } from './limits/limits.js';
@@ -16,8 +16,11 @@ import { DiskStorage } from './storage/disk-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { TlsIdentity } from './tls/certificate.js';
 import { keepGarbageSmall, noteConnections } from './reclaim.js';
+import { sweepPeriodically } from './storage/sweeper.js';
 import { warnIfReadableByOthers } from './secret-files.js';
 import type { PeerStream } from './web/peer-stream.js';
+import { readProxyHeader, type TrustedProxies } from './proxy/proxy-accept.js';
+import type { ProxySource } from './proxy/proxy-header.js';
 import { listenOn } from './listen.js';
 
 /**
@@ -42,6 +45,8 @@ interface Accepted {
   refusal: string | undefined;
   /** Its client connection, once the TLS handshake is done (at once with --plain). */
   client: ClientConnection | undefined;
+  /** The client's address and port: the socket's, or those a trusted balancer's PROXY header names. */
+  peer: ProxySource;
 }
 
 export interface ServerOptions {
@@ -61,11 +66,17 @@ export interface ServerOptions {
   logins?: LoginBackend;
   /** Where to answer `GET /health` (health.ts); no health listener when undefined. */
   health?: { host: string; port: number };
+  /** Balancers whose connections begin with a PROXY protocol header naming the client (--proxy-protocol). */
+  proxyProtocol?: TrustedProxies;
 }
 
 export class LpfServer {
   readonly #options: ServerOptions;
+  /** The TCP listener; under TLS, it hands each connection to #tls once its PROXY header, if any, is read. */
   readonly #server: Server;
+  readonly #tls: TlsServer | undefined;
+  /** Connections from a trusted balancer whose PROXY header is still awaited. */
+  readonly #awaitingHeader = new Set<Socket>();
   readonly #clients = new Set<ClientConnection>();
   #nextId = 1;
   #context: ServerContext | undefined;
@@ -87,46 +98,53 @@ export class LpfServer {
     const accept = (socket: Socket) => this.#accept(socket);
     if (options.tls) {
       const { cert, key } = options.tls;
-      this.#server = createTlsServer({ ...TLS_OPTIONS, cert, key, noDelay: true });
-      this.#server.on('secureConnection', accept);
+      this.#tls = createTlsServer({ ...TLS_OPTIONS, cert, key });
+      this.#tls.on('secureConnection', accept);
       // A failed handshake (a port scanner, a plain client) concerns only that connection.
       // Node leaves that socket open: it is closed here, so that it stops counting against the limits.
-      this.#server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      this.#tls.on('tlsClientError', (err: Error, socket: TLSSocket) => {
         options.log.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
         socket.destroy();
       });
-    } else {
-      // No read-ahead: a socket whose input is held (see Connection.hold) keeps nothing read for it.
-      // Writes are unaffected (every write waits for 'drain' before the next chunk anyway).
-      this.#server = createServer({ noDelay: true, highWaterMark: 0 });
     }
-    // Counted at TCP accept, before any TLS handshake, so handshakes count against the limits too.
-    this.#server.on('connection', (socket: Socket) => this.#count(socket));
-    if (!options.tls) this.#server.on('connection', accept);
+    // No read-ahead without TLS: a socket whose input is held (see Connection.hold) keeps nothing read for it.
+    // Writes are unaffected (every write waits for 'drain' before the next chunk anyway).
+    this.#server = createServer({ noDelay: true, ...(options.tls ? {} : { highWaterMark: 0 }) });
+    this.#server.on('connection', (socket: Socket) => this.#arrive(socket));
     // A hard backstop well past the polite limit: the kernel-level accept is refused outright.
     this.#server.maxConnections = options.limits.maxConnections * 2;
   }
 
-  /** Removes partial uploads nobody resumed within the TTL: now, then periodically. */
-  #startSweeping(storage: Storage, ttlMs: number): void {
-    const sweep = () =>
-      storage.sweepPartials(ttlMs).then(
-        (removed) => removed > 0 && this.#options.log.info({ removed }, 'removed stale partial uploads'),
-        (err: Error) => this.#options.log.warn({ err: err.message }, 'could not sweep partial uploads'),
-      );
-    let sweeping: Promise<unknown> | undefined;
-    const once = () => {
-      sweeping ??= sweep().finally(() => (sweeping = undefined)); // never two sweeps at once
-    };
-    once();
-    this.#sweeper = setInterval(once, Math.min(Math.max(ttlMs / 2, 1000), 3_600_000));
-    this.#sweeper.unref();
+  /** A TCP connection: from a trusted balancer, its PROXY header first; then counted by its client's address and served. */
+  #arrive(socket: Socket): void {
+    const own = { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 };
+    if (!this.#options.proxyProtocol?.trusts(own.address)) return this.#admit(socket, own);
+    this.#awaitingHeader.add(socket);
+    readProxyHeader(socket, this.#options.limits.handshakeTimeoutMs).then(
+      (client) => {
+        this.#awaitingHeader.delete(socket);
+        this.#admit(socket, client ?? own);
+      },
+      (err: Error) => {
+        this.#awaitingHeader.delete(socket);
+        const peer = `${own.address}:${own.port}`;
+        this.#options.log.warn({ peer, err: err.message }, 'connection refused: a trusted balancer must begin with a PROXY header');
+        socket.destroy();
+      },
+    );
   }
 
-  #count(socket: Socket): void {
-    const address = socket.remoteAddress ?? 'unknown';
+  /** Counted before any TLS handshake, so handshakes count against the limits too. */
+  #admit(socket: Socket, peer: ProxySource): void {
+    this.#count(socket, peer);
+    if (this.#tls) this.#tls.emit('connection', socket);
+    else this.#accept(socket);
+  }
+
+  #count(socket: Socket, peer: ProxySource): void {
+    const { address } = peer;
     const key = peerKey(socket);
-    const connection: Accepted = { socket, refusal: this.#connectionLimits.open(address), client: undefined };
+    const connection: Accepted = { socket, refusal: this.#connectionLimits.open(address), client: undefined, peer };
     this.#accepted.set(key, connection);
     // A plain timer, not an idle timeout: whatever trickles in (a ClientHello a byte at a time) does not push it back.
     const { handshakeTimeoutMs } = this.#options.limits;
@@ -170,7 +188,7 @@ export class LpfServer {
       quota: logins.quota(storage, limits.quotaBytes),
       loginSessions: logins.loginSessions,
     };
-    this.#startSweeping(storage, limits.partialTtlMs);
+    this.#sweeper = sweepPeriodically(storage, limits.partialTtlMs, log);
     this.#stopWatching = await logins.watch(() => this.#clients);
     if (this.#options.health) await this.#listenForHealth(this.#options.health, storage, logins);
     return listenOn(this.#server, host, port);
@@ -196,6 +214,7 @@ export class LpfServer {
     clearTimeout(timer);
     for (const client of this.#clients) client.destroy();
     for (const { socket } of this.#accepted.values()) socket.destroy(); // handshakes and refusals still pending
+    for (const socket of this.#awaitingHeader) socket.destroy();
     await listenerClosed;
     await this.#health?.close();
     await this.#logins?.close();
@@ -204,16 +223,8 @@ export class LpfServer {
   /** Starts the health listener: storage and accounts each asked whether they answer. */
   async #listenForHealth(where: { host: string; port: number }, storage: Storage, logins: LoginBackend): Promise<void> {
     const { root, log } = this.#options;
-    const custom = storage as Partial<HealthProbe> & { name?: unknown };
-    // A storage with a check of its own (object storage) is asked; the local disk must be there and writable.
-    const storageProbe: HealthProbe =
-      typeof custom.check === 'function'
-        ? {
-            backend: typeof custom.name === 'string' ? custom.name : 'custom',
-            check: () => (custom.check as () => Promise<void>).call(storage),
-          }
-        : { backend: 'disk', check: () => access(join(root, 'files'), constants.R_OK | constants.W_OK) };
-    this.#health = new HealthListener({ storage: storageProbe, accounts: { backend: logins.name, check: () => logins.check() } }, log);
+    const accounts = { backend: logins.name, check: () => logins.check() };
+    this.#health = new HealthListener({ storage: storageProbe(storage, root), accounts }, log);
     const address = await this.#health.listen(where.host, where.port);
     log.info({ host: address.address, port: address.port }, 'health check listening');
   }
@@ -238,12 +249,12 @@ export class LpfServer {
       return refusal;
     }
     peer.once('close', () => this.#connectionLimits.release(address));
-    this.#serve(peer as unknown as Socket, context);
+    this.#serve(peer as unknown as Socket, context, { address, port: peer.remotePort });
     return undefined;
   }
 
-  #serve(socket: Socket, context: ServerContext): ClientConnection {
-    const client = new ClientConnection(socket, this.#nextId++, context);
+  #serve(socket: Socket, context: ServerContext, peer: ProxySource): ClientConnection {
+    const client = new ClientConnection(socket, this.#nextId++, context, peer);
     this.#clients.add(client);
     noteConnections(this.#clients.size);
     socket.once('close', () => {
@@ -264,9 +275,9 @@ export class LpfServer {
       socket.destroy(); // closed (its deadline passed) as its handshake ended
       return;
     }
-    const { refusal } = connection;
+    const { refusal, peer } = connection;
     if (refusal) {
-      this.#options.log.warn({ peer: socket.remoteAddress, reason: refusal }, 'connection refused');
+      this.#options.log.warn({ peer: peer.address, reason: refusal }, 'connection refused');
       socket.end(encodeMessage({ type: 'error', code: 'LPF_ERR_BUSY', message: refusal }));
       // Read (and drop) whatever comes, so the client's close is seen and the slot freed at once;
       // a hard deadline (not an idle timeout, which traffic would keep resetting) ends it regardless.
@@ -274,7 +285,7 @@ export class LpfServer {
       setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       return;
     }
-    connection.client = this.#serve(socket, context);
+    connection.client = this.#serve(socket, context, peer);
   }
 }
 
