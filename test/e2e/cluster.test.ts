@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createSelfSigned } from '../../src/server/tls/certificate.js';
 import { sha256File, writeRandomFile } from '../helpers/files.js';
-import { skipWithoutHaproxy, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.js';
+import { HAPROXY_SOURCE, skipWithoutHaproxy, startHaproxy, type RunningHaproxy } from '../helpers/haproxy.js';
 import { skipWithoutPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { asUser, collect, runLpf, spawnLpf, startServer, tempDir, type RunningServer } from '../helpers/processes.js';
 import { s3Client, sharedSwift, skipWithoutSwift, type RunningSwift } from '../helpers/swift.js';
@@ -22,8 +22,9 @@ const skip = skipWithoutSwift() || skipWithoutPostgres() || skipWithoutHaproxy()
 if (skip) console.error(`\n*** ${skip}: cluster tests SKIPPED ***\n`);
 
 /**
- * Every client reaches the servers from 127.0.0.1 (HAProxy's address, as seen by them): the limits per
- * address are raised explicitly, as SERVER.md tells load tests to, and short passwords are allowed.
+ * Every client reaches the servers from 127.0.0.1 (the address HAProxy's PROXY header names, or their own
+ * when they connect directly): the limits per address are raised explicitly, as SERVER.md tells load
+ * tests to, and short passwords are allowed.
  */
 const RAISED_LIMITS = ['--max-per-address', '1000', '--register-limit', '1000', '--min-password', '1'];
 const PREFIX = 'one-cluster';
@@ -62,7 +63,19 @@ describe('two servers on one bucket and one PostgreSQL, behind HAProxy', { skip 
     const [cert, key] = [join(dir.path, 'cert.pem'), join(dir.path, 'key.pem')];
     await writeFile(cert, identity.cert);
     await writeFile(key, identity.key, { mode: 0o600 });
-    const args = ['--accounts', url, '--health-port', '0', '--cert', cert, '--key', key, ...RAISED_LIMITS];
+    const args = [
+      '--accounts',
+      url,
+      '--health-port',
+      '0',
+      '--cert',
+      cert,
+      '--key',
+      key,
+      '--proxy-protocol',
+      HAPROXY_SOURCE,
+      ...RAISED_LIMITS,
+    ];
     const start = () => startServer({ defaultLimits: true, storage: { s3Prefix: PREFIX }, args });
     [a, b] = await Promise.all([start(), start()]); // at once: the migrations hold when two servers start together
     proxy = await startHaproxy(dir.path, [
@@ -128,6 +141,15 @@ describe('two servers on one bucket and one PostgreSQL, behind HAProxy', { skip 
     await waitFor(() => logged(a, 'upload stored', 'hana').length + logged(b, 'upload stored', 'hana').length === 1, {
       what: 'one of them stored the upload',
     });
+  });
+
+  test("through HAProxy's PROXY v2 header, each server sees the client's address, never HAProxy's", async () => {
+    // HAProxy connects from 127.0.0.2 (HAPROXY_SOURCE); the lpf client from 127.0.0.1, as its header says.
+    for (const server of [a, b]) {
+      const peers = server.logs.filter((l) => l.msg === 'connected').map((l) => String(l.peer));
+      assert.ok(peers.length > 0, 'the downloads above reached both servers');
+      for (const peer of peers) assert.match(peer, /^127\.0\.0\.1:\d+$/);
+    }
   });
 
   test('kill -9 of A mid-upload: the upload resumes through HAProxy on B without resending stored parts', async () => {

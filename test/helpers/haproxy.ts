@@ -14,6 +14,8 @@ import { waitFor } from './wait-for.js';
 import { skipUnlessInstalled } from './engines.js';
 
 export const HAPROXY = '/usr/sbin/haproxy';
+/** The loopback address HAProxy connects to the servers from, each connection led by a PROXY v2 header. */
+export const HAPROXY_SOURCE = '127.0.0.2';
 
 /** A reason to skip locally, or false; under CI=true a missing HAProxy is never skipped (the test fails). */
 export function skipWithoutHaproxy(): string | false {
@@ -37,7 +39,7 @@ export interface RunningHaproxy {
   stop(): Promise<void>;
 }
 
-/** The configuration this helper runs (and docs/SCALING.md shows): TCP mode, health-checked servers. */
+/** The configuration this helper runs (and docs/SCALING.md shows): TCP mode, health-checked servers, PROXY protocol v2. */
 export function haproxyConfig(port: number, socket: string, servers: Backend[]): string {
   return [
     'global',
@@ -58,7 +60,9 @@ export function haproxyConfig(port: number, socket: string, servers: Backend[]):
     '  option httpchk GET /health',
     '  http-check expect status 200',
     '  default-server inter 500ms fall 2 rise 1',
-    ...servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port} check port ${s.healthPort}`),
+    // From an address of its own, which the servers trust with --proxy-protocol: clients connecting to
+    // them directly (from 127.0.0.1) send no header.
+    ...servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port} send-proxy-v2 source ${HAPROXY_SOURCE} check port ${s.healthPort}`),
     '',
   ].join('\n');
 }
