@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
+import { encodeMessage, PROTOCOL_VERSION } from '../../src/protocol/index.js';
 import { startServer, type RunningServer } from '../helpers/processes.js';
 import { RawPeer } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -68,6 +68,22 @@ describe('--proxy-protocol', () => {
     });
     assert.match(String(line.err), /does not begin with a PROXY protocol header/);
     assert.match(String(line.peer), /^127\.0\.0\.1:\d+$/);
+  });
+
+  test('with --plain too: the header and the first message in one write', async () => {
+    const plain = await startServer({ args: ['--plain', '--proxy-protocol', '127.0.0.0/8'] });
+    const socket = tcpConnect(plain.port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      const peer = RawPeer.over(socket);
+      const hello = encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, agent: 'raw-test' });
+      peer.writeRaw(Buffer.concat([v2('198.51.100.20', 5000), hello]));
+      assert.equal((await peer.next()).type, 'welcome');
+      assert.ok(plain.logs.some((l) => l.msg === 'connected' && l.peer === '198.51.100.20:5000'));
+    } finally {
+      socket.destroy();
+      await plain.stop();
+    }
   });
 
   test('a bad setting stops the server at start-up, naming it', async () => {
