@@ -10,6 +10,7 @@ import type { Accounts } from './accounts.js';
 import { accountLine, readAccounts, readAccountsText, updateAccountsFile, type AccountProblem } from './accounts-file.js';
 import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type PasswordHash, type ScryptParams } from './password-hash.js';
 import { asServerFailure, fileVersion, type FileVersion } from './shared-file.js';
+import { loginName } from './accounts.js';
 
 export { parseAccounts } from './accounts-file.js';
 
@@ -86,12 +87,7 @@ export class FileAccounts implements Accounts {
   }
 
   async verify(user: string, password: string): Promise<string> {
-    let name: string | undefined;
-    try {
-      name = normalizeUserName(user);
-    } catch {
-      name = undefined;
-    }
+    const name = loginName(user);
     await this.load();
     const stored = name === undefined ? undefined : this.#users.get(name);
     const ok = await verifyPassword(password, stored ?? (await this.#decoyHash()));

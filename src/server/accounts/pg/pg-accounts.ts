@@ -18,6 +18,7 @@ import {
 } from '../password-hash.js';
 import type { Database } from './database.js';
 import { recordChange } from './login-changes.js';
+import { loginName } from '../accounts.js';
 
 export class PgAccounts implements Accounts {
   readonly #db: Database;
@@ -49,12 +50,7 @@ export class PgAccounts implements Accounts {
   }
 
   async verify(user: string, password: string): Promise<string> {
-    let name: string | undefined;
-    try {
-      name = normalizeUserName(user);
-    } catch {
-      name = undefined;
-    }
+    const name = loginName(user);
     const stored = name === undefined ? undefined : await this.#hashOf(name);
     const ok = await verifyPassword(password, stored?.hash ?? (await this.#decoyHash()));
     if (!stored || !ok || name === undefined) throw new LpfError('LPF_ERR_AUTH', 'wrong user name or password');
