@@ -143,7 +143,7 @@ describe('two servers on one bucket and one PostgreSQL, behind HAProxy', { skip 
     });
   });
 
-  test("through HAProxy's PROXY v2 header, each server sees the client's address, never HAProxy's", async () => {
+  test("through HAProxy's PROXY v2 header, each server sees the client's address, never HAProxy's", () => {
     // HAProxy connects from 127.0.0.2 (HAPROXY_SOURCE); the lpf client from 127.0.0.1, as its header says.
     for (const server of [a, b]) {
       const peers = server.logs.filter((l) => l.msg === 'connected').map((l) => String(l.peer));

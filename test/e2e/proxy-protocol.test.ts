@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { encodeMessage, PROTOCOL_VERSION } from '../../src/protocol/index.js';
@@ -20,7 +20,7 @@ async function throughBalancer(port: number, header: Buffer): Promise<RawPeer> {
   tcp.write(header);
   const tls = tlsConnect({ socket: tcp, rejectUnauthorized: false });
   await once(tls, 'secureConnect');
-  return RawPeer.over(tls as unknown as Socket);
+  return RawPeer.over(tls);
 }
 
 function v1(address: string, port: number): Buffer {
