@@ -1,7 +1,7 @@
 /** Account administration next to a server's own stores, in one process: what each side notices of the other. */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { FileAccounts } from '../../src/server/accounts/file-accounts.js';
 import { LoginSessions, revokeSessionsOf } from '../../src/server/accounts/login-sessions.js';
@@ -77,6 +77,24 @@ test("the server's session store honours sessions ended by another process, and 
     const fresh = new LoginSessions(path, 60_000, systemClock);
     await fresh.load();
     assert.ok(fresh.get(c1.token) && fresh.get(c2.token));
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test("removing an account with its storage deletes its files, records and partial uploads, and counts its files; another account's stay", async () => {
+  const dir = await tempDir();
+  try {
+    const options = { root: dir.path, minPasswordChars: 1, params: FAST };
+    await addUser(options, 'eve', 'pw');
+    for (const path of ['files/eve/a.txt', 'files/eve/deep/b.txt', 'meta/eve/a.txt', 'partial/eve/x.part', 'files/fay/c.txt']) {
+      await mkdir(join(dir.path, dirname(path)), { recursive: true });
+      await writeFile(join(dir.path, path), 'x');
+    }
+    const removal = await removeUser(dir.path, 'eve', new DiskStorage(dir.path));
+    assert.deepEqual(removal.removed, { count: 2, unit: 'file' });
+    for (const area of ['files', 'meta', 'partial']) await assert.rejects(stat(join(dir.path, area, 'eve')), { code: 'ENOENT' });
+    assert.equal(await readFile(join(dir.path, 'files/fay/c.txt'), 'utf8'), 'x');
   } finally {
     await dir.cleanup();
   }
