@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { ContentHasher } from '../../src/protocol/index.js';
 import { S3Storage } from '../../src/server/storage/s3/s3-storage.js';
 import type { UploadSink } from '../../src/server/storage/storage.js';
@@ -102,6 +108,48 @@ test('small and multipart uploads appear only when committed, byte-identical, wi
   assert.equal((await storage.stat('ann', 'big.bin')).mtime, entries[0]?.mtime);
   assert.deepEqual(await upload(storage, 'ann', 'small.bin', Buffer.from('new')), { replaced: small.length });
   assert.equal(await storage.usage('ann'), big.length + 3);
+});
+
+/** The S3 requests `run` sends through any client of this process, by command name. */
+async function requestsOf(run: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const proto = S3Client.prototype as unknown as { send: (this: S3Client, ...args: unknown[]) => unknown };
+  const original = proto.send;
+  proto.send = function (this: S3Client, command: unknown, ...rest: unknown[]) {
+    sent.push((command as object).constructor.name.replace(/Command$/, ''));
+    return original.call(this, command, ...rest);
+  };
+  try {
+    await run();
+  } finally {
+    proto.send = original;
+  }
+  return sent;
+}
+
+test('a small file costs four requests: two listings for the name rules, HEAD of the old object, one PutObject', { skip }, async () => {
+  await storage.makeFolder('amy', 'in');
+  const data = randomBytes(4096);
+  const sent = await requestsOf(() => upload(storage, 'amy', 'in/f', data));
+  assert.deepEqual(sent.sort(), ['HeadObject', 'ListObjectsV2', 'ListObjectsV2', 'PutObject']);
+  // The checksum rides on the object itself: there is no record object, and reading it asks nothing more.
+  const hasher = new ContentHasher();
+  hasher.update(data);
+  const sha256 = hasher.digest();
+  const client = rawClient();
+  const records = await client.send(new ListObjectsV2Command({ Bucket: swift.bucket, Prefix: 'lpf/meta/amy/' }));
+  client.destroy();
+  assert.equal(records.KeyCount ?? 0, 0);
+  const opened = await requestsOf(async () => assert.equal((await storage.read('amy', 'in/f')).sha256, sha256));
+  assert.deepEqual(opened.sort(), ['HeadObject', 'ListObjectsV2']);
+  const entries = await storage.list('amy', 'in', { checksums: true });
+  assert.deepEqual(
+    entries.map((e) => [e.name, e.sha256]),
+    [['f', sha256]],
+  );
+  // A copy carries it (CopyObject copies the metadata), and the copy's checksum is still known.
+  await storage.copy('amy', 'in/f', 'g', MiB);
+  assert.equal((await storage.read('amy', 'g')).sha256, sha256);
 });
 
 test('an aborted multipart upload leaves nothing, and the old content stays readable meanwhile', { skip }, async () => {
