@@ -285,6 +285,43 @@ test('an upload holds at most two parts: one in flight and one full waiting, the
   assert.deepEqual(await readAll(storage, 'jon', 'f'), data);
 });
 
+test(
+  'uploads share one budget of part buffers: a spent budget holds the sender, and every upload still finishes whole',
+  { skip },
+  async () => {
+    const tight = new S3Storage(
+      { bucket: swift.bucket, prefix: 'lpf/', endpoint: swift.endpoint, pathStyle: true },
+      { partBudget: 16 * MiB },
+    );
+    try {
+      const files = [0, 1, 2, 3].map(() => randomBytes(20 * MiB + 1));
+      const sinks = await Promise.all(files.map((_, i) => tight.createUpload('lea', `f${i}`, { size: 20 * MiB + 1 })));
+      // Two parts fill the budget: the third upload's first chunk is kept and its sender told to wait.
+      assert.equal(sinks[0]!.write(files[0]!.subarray(0, MiB)), true);
+      assert.equal(sinks[1]!.write(files[1]!.subarray(0, MiB)), true);
+      assert.equal(sinks[2]!.write(files[2]!.subarray(0, MiB)), false);
+      await Promise.all(sinks.map(async (sink, i) => sink.commit(await sendFrom(sink, files[i]!, i < 3 ? MiB : 0))));
+      for (const [i, data] of files.entries()) assert.deepEqual(await readAll(tight, 'lea', `f${i}`), data);
+      assert.equal(await openUploads(), 0);
+    } finally {
+      tight.close();
+    }
+  },
+);
+
+/** As send(), after `from` bytes the test wrote itself (waiting for the drain those asked for). */
+async function sendFrom(sink: UploadSink, data: Buffer, from: number): Promise<{ sha256: string; digests: Buffer[] }> {
+  await new Promise<void>((resolve) => sink.onDrain(resolve));
+  const hasher = new ContentHasher();
+  hasher.update(data.subarray(0, from));
+  for (let at = from; at < data.length; at += MiB) {
+    const chunk = data.subarray(at, Math.min(data.length, at + MiB));
+    hasher.update(chunk);
+    if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.onDrain(resolve));
+  }
+  return { sha256: hasher.digest(), digests: [...hasher.digests] };
+}
+
 test('the sweep also aborts old multipart uploads that no record names (a record lost)', { skip }, async () => {
   const client = rawClient();
   await client.send(new CreateMultipartUploadCommand({ Bucket: swift.bucket, Key: 'lpf/files/kim/orphan' }));
