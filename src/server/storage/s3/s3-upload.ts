@@ -169,6 +169,8 @@ export class MultipartUpload implements UploadSink {
     try {
       await this.#idle();
       if (this.#failure) throw this.#failure;
+      // Never complete a shorter object than was received, whatever the order of events that led here.
+      if (keptOffset(this.#record) !== size) throw new Error('the parts stored do not cover the whole file');
       const previous = await bucket.head(dataKey);
       const out = await bucket.client.send(
         new CompleteMultipartUploadCommand({
@@ -223,7 +225,7 @@ export class MultipartUpload implements UploadSink {
     if (this.#inFlight || this.#failure) return;
     const part = this.#waiting[0];
     if (!part) {
-      for (const callback of this.#idleCallbacks.splice(0)) callback();
+      if (this.#pending === undefined) for (const callback of this.#idleCallbacks.splice(0)) callback();
       return;
     }
     this.#inFlight = this.#send(part.n, part.body).then(
@@ -263,9 +265,10 @@ export class MultipartUpload implements UploadSink {
     this.#saving = this.#saving.then(() => this.#partials.save(this.#user, this.#id, snapshot).catch(() => {}));
   }
 
-  /** Resolves once no part is waiting or in flight. */
+  /** Resolves once no part is waiting or in flight, and no chunk waits for a buffer (or a part failed). */
   #idle(): Promise<void> {
-    if (!this.#inFlight && (this.#waiting.length === 0 || this.#failure)) return Promise.resolve();
+    const drained = this.#waiting.length === 0 && this.#pending === undefined;
+    if (!this.#inFlight && (drained || this.#failure)) return Promise.resolve();
     return new Promise((resolve) => this.#idleCallbacks.push(resolve));
   }
 
