@@ -40,7 +40,7 @@ export async function peakRssOfConcurrentUploads(
     for (let i = 0; i < plan.clients; i++) {
       const client = await LpfClient.connect(
         { host: LOOPBACK, port: server.port },
-        { tls, connectTimeoutMs: 60_000, idleTimeoutMs: 300_000 },
+        { tls, connectTimeoutMs: 60_000, idleTimeoutMs: plan.timeoutMs },
       );
       clients.push(client);
       await client.login(login.user, login.password);
