@@ -8,8 +8,12 @@
  * being sent to the store, or being committed, and each of those ends without waiting for the budget.
  */
 
-/** The default budget: 8 parts of 8 MiB. */
-export const DEFAULT_PART_BUDGET = 64 * 1024 * 1024;
+/**
+ * The default budget: none that binds. 64 MiB (8 parts of 8 MiB) was the aim, but with it 200 concurrent
+ * uploads of two parts through one server stalled for good on the bench (all idle, 191 connections held);
+ * until that is understood and tested, a server only bounds its part buffers when given a budget.
+ */
+export const DEFAULT_PART_BUDGET = Number.MAX_SAFE_INTEGER;
 
 interface Waiter {
   bytes: number;
