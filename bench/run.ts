@@ -33,6 +33,7 @@ const HELP = `npm run bench -- [options]
   --clients N        concurrent clients, 1-1000 (default 200; quick 20)
   --workers N        worker processes sharing the clients (default 2)
   --files N          small files (default 1000; quick 20)
+  --upload-mib N     each client's file in the S3 case's concurrent uploads (default 16; quick 9)
   --pings N          ping round trips (default 2000; quick 200)
   --start-runs N     start-to-exit runs per command (default 30; quick 3)
   --only LIST        some cases only: big,clients,small,latency,s3
@@ -57,6 +58,7 @@ function parseOptions(argv: string[]): Options | undefined {
       clients: { type: 'string' },
       workers: { type: 'string' },
       files: { type: 'string' },
+      'upload-mib': { type: 'string' },
       pings: { type: 'string' },
       'start-runs': { type: 'string' },
       only: { type: 'string' },
@@ -90,6 +92,7 @@ function parseOptions(argv: string[]): Options | undefined {
     clients: int('clients', values.clients, quick ? 20 : 200, 1, 1000),
     workers: int('workers', values.workers, 2, 1, 16),
     smallFiles: int('files', values.files, quick ? 20 : 1000, 1, 10_000),
+    uploadBytes: int('upload-mib', values['upload-mib'], quick ? 9 : 16, 1, 1024) * MiB,
     pings: int('pings', values.pings, quick ? 200 : 2000, 1, 100_000),
     startRuns: int('start-runs', values['start-runs'], quick ? 3 : 30, 1, 1000),
     only,

@@ -3,8 +3,9 @@
  * one-replica OpenStack Swift with its s3api is started on loopback the way the tests start it
  * (test/helpers/swift.ts); lpf-server with its files on the disk (the baseline) and on S3 take turns run by
  * run: the big file up and down, the small files in one command, and two concurrent uploads of the big file
- * through one server and through two servers on the same bucket (aggregate). Without Swift the rows are
- * skipped with a note, so `--quick` runs anywhere.
+ * through one server and through two servers on the same bucket (aggregate). Then, once per server, its
+ * peak RSS while `--clients` clients upload a file of `--upload-mib` at once (concurrent-uploads.ts).
+ * Without Swift the rows are skipped with a note, so `--quick` runs anywhere.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { skipWithoutSwift, startSwift, type RunningSwift } from '../../test/helpers/swift.js';
 import { BENCH_PASSWORD, type Context } from '../lib/context.js';
+import { peakRssOfConcurrentUploads } from './concurrent-uploads.js';
 import { flushDirtyPages, sha256File, writeRandomFile } from '../lib/files.js';
 import { runChecked } from '../lib/proc.js';
 import { measured, unmeasured, type RowSpec, type Section } from '../lib/report.js';
@@ -42,6 +44,7 @@ interface Measurements {
   down: string;
   small: string;
   aggregate: string;
+  memory: string;
 }
 
 export async function objectStorageCase(ctx: Context): Promise<void> {
@@ -52,6 +55,7 @@ export async function objectStorageCase(ctx: Context): Promise<void> {
     down: `download ${label}`,
     small: `${options.smallFiles} files of 4 KiB, one command`,
     aggregate: `2 concurrent uploads of ${label}, aggregate`,
+    memory: `server's peak RSS, ${options.clients} concurrent uploads of ${options.uploadBytes / MiB} MiB`,
   };
   const section = report.section(
     'objectStorage',
@@ -71,7 +75,7 @@ export async function objectStorageCase(ctx: Context): Promise<void> {
     const start = async (name: string, extra?: { args: string[]; env: Record<string, string> }) => {
       const root = join(dir, name);
       await writeLpfAccounts(root, ['bench'], BENCH_PASSWORD);
-      const server = await startLpfServer(root, `${root}.log`, security, 64, extra);
+      const server = await startLpfServer(root, `${root}.log`, security, Math.max(64, options.clients), extra);
       servers.push(server);
       const address = lpfAddress(server.port);
       await lpfLoginSession(address, flags, 'bench', BENCH_PASSWORD);
@@ -87,6 +91,23 @@ export async function objectStorageCase(ctx: Context): Promise<void> {
     await measureAll(ctx, dir, flags, m, [disk, onS3], [disk, onS3, two]);
     for (const what of [m.up, m.down, m.small]) for (const s of [disk, onS3]) section.rows.push(row(s, what, unitOf(what, m)));
     for (const s of [disk, onS3, two]) section.rows.push(row(s, m.aggregate, 'MiB/s'));
+    for (const [i, s] of [disk, onS3].entries()) {
+      const server = servers[i]!;
+      await sample(ctx, s, m.memory, () =>
+        peakRssOfConcurrentUploads(
+          { pid: server.service.pid, port: server.port },
+          security,
+          { user: 'bench', password: BENCH_PASSWORD },
+          join(dir, 'concurrent'),
+          {
+            clients: options.clients,
+            fileBytes: options.uploadBytes,
+            timeoutMs: 120_000 + ((options.clients * options.uploadBytes) / MiB) * 200,
+          },
+        ),
+      );
+      section.rows.push(row(s, m.memory, 'MiB'));
+    }
     report.notes.push(security.tls ? 'S3 rows: lpf over TLS' : 'S3 rows: lpf over plain TCP');
   } catch (err) {
     skipAll(section, m, `the S3 case stopped: ${(err as Error).message}`, 'failed');
@@ -102,19 +123,25 @@ function store(tool: string, baseline: boolean, note: string, addresses: string[
 }
 
 function unitOf(what: string, m: Measurements): string {
+  if (what === m.memory) return 'MiB';
   return what === m.small ? 'files/s' : 'MiB/s';
 }
 
 function row(s: Store, what: string, unit: string): ReturnType<typeof measured> {
-  const spec: RowSpec = { measurement: what, tool: s.tool, unit, better: 'higher', baseline: s.baseline, note: s.note };
+  const better = unit === 'MiB' ? 'lower' : 'higher';
+  const note = unit === 'MiB' ? 'VmHWM; clients connected and logged in before' : s.note;
+  const spec: RowSpec = { measurement: what, tool: s.tool, unit, better, baseline: s.baseline, note };
   const error = s.errors.get(what);
   if (error) return unmeasured(spec, 'failed', error);
   return measured(spec, s.samples.get(what) ?? []);
 }
 
 function skipAll(section: Section, m: Measurements, why: string, status: 'skipped' | 'failed' = 'skipped'): void {
-  for (const what of [m.up, m.down, m.small, m.aggregate]) {
-    section.rows.push(unmeasured({ measurement: what, tool: 'lpf-server on S3', unit: unitOf(what, m), better: 'higher' }, status, why));
+  for (const what of [m.up, m.down, m.small, m.aggregate, m.memory]) {
+    const unit = unitOf(what, m);
+    section.rows.push(
+      unmeasured({ measurement: what, tool: 'lpf-server on S3', unit, better: unit === 'MiB' ? 'lower' : 'higher' }, status, why),
+    );
   }
 }
 

@@ -17,6 +17,8 @@ export interface Options {
   /** Worker processes that share the clients. */
   workers: number;
   smallFiles: number;
+  /** Size of each client's file in the S3 case's concurrent uploads, in bytes. */
+  uploadBytes: number;
   pings: number;
   /** Start-to-exit runs per command in the latency case. */
   startRuns: number;

@@ -69,7 +69,9 @@ export class ClientConnection {
     socket.on('timeout', () => {
       // The peer's silence while the server works on its command (a password hash on a busy machine) is not
       // idleness, unless the server waits on the peer to read; the timer runs again (it fires once per silence).
-      if (this.#state.kind === 'busy' && socket.writableLength === 0) return void socket.setTimeout(idleTimeoutMs);
+      // Nor is it while an upload's data is held for its storage (parts in flight, the S3 part budget spent).
+      const serverWorks = this.#state.kind === 'busy' || (this.#state.kind === 'upload' && this.#state.upload.waitingForStorage);
+      if (serverWorks && socket.writableLength === 0) return void socket.setTimeout(idleTimeoutMs);
       this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no traffic for ${idleTimeoutMs / 1000} s; closing the connection`));
     });
     this.#loginTimer = setTimeout(() => {

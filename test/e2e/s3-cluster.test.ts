@@ -87,6 +87,20 @@ describe('two servers on one bucket', { skip }, () => {
     assert.equal(gone.code, 0, gone.stderr);
   });
 
+  test('concurrent multipart uploads through one server all arrive byte-identical', async () => {
+    // 6 uploads of three parts each, their parts interleaved on the store.
+    const files = [0, 1, 2, 3, 4, 5].map((i) => join(dir.path, `many-${i}.bin`));
+    for (const file of files) await writeRandomFile(file, 20 * MiB + 1);
+    const ups = await Promise.all(files.map((file, i) => runLpf([a.address, '-upload', file, '--to', `many/${i}.bin`], { env: user })));
+    for (const up of ups) assert.equal(up.code, 0, up.stderr);
+    for (const [i, file] of files.entries()) {
+      const back = join(dir.path, `many-back-${i}.bin`);
+      const down = await runLpf([b.address, '-download', `many/${i}.bin`, '--to', back], { env: user });
+      assert.equal(down.code, 0, down.stderr);
+      assert.equal(await sha256File(back), await sha256File(file));
+    }
+  });
+
   test('an upload cut off by kill -9 of A resumes through B without resending its stored parts', async () => {
     const big = join(dir.path, 'big.bin');
     await writeRandomFile(big, 120 * MiB);

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { ContentHasher } from '../../src/protocol/index.js';
 import { S3Storage } from '../../src/server/storage/s3/s3-storage.js';
 import type { UploadSink } from '../../src/server/storage/storage.js';
@@ -91,6 +97,48 @@ test('small and multipart uploads appear only when committed, byte-identical, wi
   assert.equal((await storage.stat('ann', 'big.bin')).mtime, entries[0]?.mtime);
   assert.deepEqual(await upload(storage, 'ann', 'small.bin', Buffer.from('new')), { replaced: small.length });
   assert.equal(await storage.usage('ann'), big.length + 3);
+});
+
+/** The S3 requests `run` sends through any client of this process, by command name. */
+async function requestsOf(run: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const proto = S3Client.prototype as unknown as { send: (this: S3Client, ...args: unknown[]) => unknown };
+  const original = proto.send;
+  proto.send = function (this: S3Client, command: unknown, ...rest: unknown[]) {
+    sent.push((command as object).constructor.name.replace(/Command$/, ''));
+    return original.call(this, command, ...rest);
+  };
+  try {
+    await run();
+  } finally {
+    proto.send = original;
+  }
+  return sent;
+}
+
+test('a small file costs four requests: two listings for the name rules, HEAD of the old object, one PutObject', { skip }, async () => {
+  await storage.makeFolder('amy', 'in');
+  const data = randomBytes(4096);
+  const sent = await requestsOf(() => upload(storage, 'amy', 'in/f', data));
+  assert.deepEqual(sent.sort(), ['HeadObject', 'ListObjectsV2', 'ListObjectsV2', 'PutObject']);
+  // The checksum rides on the object itself: there is no record object, and reading it asks nothing more.
+  const hasher = new ContentHasher();
+  hasher.update(data);
+  const sha256 = hasher.digest();
+  const client = s3Client(swift);
+  const records = await client.send(new ListObjectsV2Command({ Bucket: swift.bucket, Prefix: 'lpf/meta/amy/' }));
+  client.destroy();
+  assert.equal(records.KeyCount ?? 0, 0);
+  const opened = await requestsOf(async () => assert.equal((await storage.read('amy', 'in/f')).sha256, sha256));
+  assert.deepEqual(opened.sort(), ['HeadObject', 'ListObjectsV2']);
+  const entries = await storage.list('amy', 'in', { checksums: true });
+  assert.deepEqual(
+    entries.map((e) => [e.name, e.sha256]),
+    [['f', sha256]],
+  );
+  // A copy carries it (CopyObject copies the metadata), and the copy's checksum is still known.
+  await storage.copy('amy', 'in/f', 'g', MiB);
+  assert.equal((await storage.read('amy', 'g')).sha256, sha256);
 });
 
 test('an aborted multipart upload leaves nothing, and the old content stays readable meanwhile', { skip }, async () => {
@@ -225,6 +273,65 @@ test('an upload holds at most two parts: one in flight and one full waiting, the
   await sink.commit({ sha256: hasher.digest(), digests: [...hasher.digests] });
   assert.deepEqual(await readAll(storage, 'jon', 'f'), data);
 });
+
+test(
+  'uploads share one budget of part buffers: a spent budget holds the sender, and every upload still finishes whole',
+  { skip },
+  async () => {
+    const tight = new S3Storage(
+      { bucket: swift.bucket, prefix: 'lpf/', endpoint: swift.endpoint, pathStyle: true },
+      { partBudget: 16 * MiB },
+    );
+    try {
+      const files = [0, 1, 2, 3].map(() => randomBytes(20 * MiB + 1));
+      const sinks = await Promise.all(files.map((_, i) => tight.createUpload('lea', `f${i}`, { size: 20 * MiB + 1 })));
+      // Two parts fill the budget: the third upload's first chunk is kept and its sender told to wait.
+      assert.equal(sinks[0]!.write(files[0]!.subarray(0, MiB)), true);
+      assert.equal(sinks[1]!.write(files[1]!.subarray(0, MiB)), true);
+      assert.equal(sinks[2]!.write(files[2]!.subarray(0, MiB)), false);
+      await Promise.all(sinks.map(async (sink, i) => sink.commit(await sendFrom(sink, files[i]!, i < 3 ? MiB : 0))));
+      for (const [i, data] of files.entries()) assert.deepEqual(await readAll(tight, 'lea', `f${i}`), data);
+      assert.equal(await openUploads(), 0);
+    } finally {
+      tight.close();
+    }
+  },
+);
+
+test('a commit that comes while the last chunk still waits for the budget stores the whole file', { skip }, async () => {
+  const tight = new S3Storage(
+    { bucket: swift.bucket, prefix: 'lpf/', endpoint: swift.endpoint, pathStyle: true },
+    { partBudget: 16 * MiB },
+  );
+  try {
+    const holders = await Promise.all(['h1', 'h2'].map((name) => tight.createUpload('max', name, { size: 9 * MiB })));
+    for (const holder of holders) assert.equal(holder.write(Buffer.alloc(MiB)), true); // each takes an 8 MiB buffer
+    const data = randomBytes(8 * MiB);
+    const sink = await tight.createUpload('max', 'f', { size: data.length });
+    assert.equal(sink.write(data), false);
+    const hasher = new ContentHasher();
+    hasher.update(data);
+    const committed = sink.commit({ sha256: hasher.digest(), digests: [...hasher.digests] });
+    await Promise.all(holders.map((holder) => holder.abort()));
+    await committed;
+    assert.deepEqual(await readAll(tight, 'max', 'f'), data);
+  } finally {
+    tight.close();
+  }
+});
+
+/** As send(), after `from` bytes the test wrote itself (waiting for the drain those asked for). */
+async function sendFrom(sink: UploadSink, data: Buffer, from: number): Promise<{ sha256: string; digests: Buffer[] }> {
+  await new Promise<void>((resolve) => sink.onDrain(resolve));
+  const hasher = new ContentHasher();
+  hasher.update(data.subarray(0, from));
+  for (let at = from; at < data.length; at += MiB) {
+    const chunk = data.subarray(at, Math.min(data.length, at + MiB));
+    hasher.update(chunk);
+    if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.onDrain(resolve));
+  }
+  return { sha256: hasher.digest(), digests: [...hasher.digests] };
+}
 
 test('the sweep also aborts old multipart uploads that no record names (a record lost)', { skip }, async () => {
   const client = s3Client(swift);

@@ -26,6 +26,8 @@ export class ReceivingUpload {
   #received: number;
   /** Handed to a commit, abandoned or interrupted: nothing more may happen to it here. */
   #over = false;
+  /** The sink asked to wait (a store's parts in flight, or its memory budget spent): the input is held for it. */
+  #waitingForStorage = false;
 
   constructor(ctx: CommandContext, name: string, size: number, sink: UploadSink, reservation: Reservation) {
     this.#ctx = ctx;
@@ -57,8 +59,17 @@ export class ReceivingUpload {
     if (!this.#sink.write(chunk)) {
       const { conn } = this.#ctx;
       conn.hold();
-      this.#sink.onDrain(() => conn.release());
+      this.#waitingForStorage = true;
+      this.#sink.onDrain(() => {
+        this.#waitingForStorage = false;
+        conn.release();
+      });
     }
+  }
+
+  /** Whether the server, not the client, is why no data is read now (its silence is then no idleness). */
+  get waitingForStorage(): boolean {
+    return this.#waitingForStorage;
   }
 
   /** The client's 'end': checks what was received, then commits it in the background. */

@@ -20,6 +20,8 @@ export interface ObjectInfo {
   etag: string;
   /** Whole milliseconds since the epoch. */
   mtime: number;
+  /** The object's user metadata (x-amz-meta-…, names in lower case): HEAD gives it, a listing does not. */
+  metadata?: Record<string, string>;
 }
 
 /** One page of a listing: objects, and the folders rolled up by the delimiter. */
@@ -40,7 +42,8 @@ export class Bucket {
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
-      return { key, size: out.ContentLength ?? 0, etag: out.ETag ?? '', mtime: out.LastModified?.getTime() ?? 0 };
+      const info = { key, size: out.ContentLength ?? 0, etag: out.ETag ?? '', mtime: out.LastModified?.getTime() ?? 0 };
+      return { ...info, metadata: out.Metadata ?? {} };
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -59,12 +62,18 @@ export class Bucket {
     }
   }
 
-  /** Writes a whole object from a buffer (a known length); resolves with its ETag. */
-  async put(key: string, body: Buffer, contentType?: string): Promise<string> {
+  /** Writes a whole object from a buffer (a known length), with its user metadata if any; resolves with its ETag. */
+  async put(key: string, body: Buffer, options: { contentType?: string; metadata?: Record<string, string> } = {}): Promise<string> {
+    const { contentType: ContentType, metadata: Metadata } = options;
     const out = await this.client.send(
-      new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentLength: body.length, ContentType: contentType }),
+      new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentLength: body.length, ContentType, Metadata }),
     );
     return out.ETag ?? '';
+  }
+
+  /** Writes a folder's 0-byte marker (its key ends in "/"). */
+  async putMarker(key: string): Promise<void> {
+    await this.put(key, Buffer.alloc(0), { contentType: 'application/x-directory' });
   }
 
   /** Deletes an object; a missing one is no error (S3 says so too). */

@@ -95,8 +95,8 @@ function charge(bytes: number, maxBytes: number): void {
 /** Copies every folder (as a marker) and file of `tree`, from under `from` to under `to`. */
 async function copyTree(ctx: S3Context, user: string, from: string, to: string, tree: Awaited<ReturnType<typeof treeOf>>): Promise<void> {
   const moved = (path: string) => to + path.slice(from.length);
-  await ctx.bucket.put(ctx.keys.folder(user, to), Buffer.alloc(0), 'application/x-directory');
-  for (const folder of tree.folders) await ctx.bucket.put(ctx.keys.folder(user, moved(folder)), Buffer.alloc(0), 'application/x-directory');
+  await ctx.bucket.putMarker(ctx.keys.folder(user, to));
+  for (const folder of tree.folders) await ctx.bucket.putMarker(ctx.keys.folder(user, moved(folder)));
   for (const file of tree.files) await copyFile(ctx, user, file.path, moved(file.path), file.object);
 }
 

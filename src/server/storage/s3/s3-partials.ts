@@ -61,7 +61,7 @@ export class PartialStore {
   }
 
   async save(user: string, id: string, record: PartialRecord): Promise<void> {
-    await this.#bucket.put(this.#keys.userPartials(user) + id, encode(record), 'application/json');
+    await this.#bucket.put(this.#keys.userPartials(user) + id, encode(record), { contentType: 'application/json' });
   }
 
   async remove(user: string, id: string): Promise<void> {

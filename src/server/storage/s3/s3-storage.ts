@@ -11,14 +11,16 @@ import type { ListOptions, RemovedUser, ResumeFrom, Storage, StoredFile, UploadR
 import { notAFolder } from '../user-tree.js';
 import { Bucket, type ObjectInfo } from './bucket.js';
 import { copyEntry, deleteEntry, renameEntry } from './s3-moves.js';
-import { readValidS3Meta } from './s3-meta.js';
+import { recordedChecksum } from './s3-meta.js';
 import { keptBytes, partialId, PartialStore } from './s3-partials.js';
 import { removeOwner } from './s3-owner.js';
 import { beginUpload, resumableRecord, sweepUploads } from './s3-resume.js';
 import { S3Reader } from './s3-reader.js';
 import { KeySpace, makeClient, storeError, type S3Location } from './s3-store.js';
-import { entriesOf, kindOf, listUnder, requireParent, type S3Context } from './s3-tree.js';
-import { MultipartUpload, partSizeFor, SmallUpload, type UploadPlace } from './s3-upload.js';
+import { checkUploadPlace, entriesOf, kindOf, listUnder, type S3Context } from './s3-tree.js';
+import { PartBudget } from './part-budget.js';
+import { SmallUpload } from './s3-small-upload.js';
+import { MultipartUpload, partSizeFor, type UploadPlace } from './s3-upload.js';
 
 export class S3Storage implements Storage {
   /** The backend's name in the health check's answer. */
@@ -27,8 +29,12 @@ export class S3Storage implements Storage {
   readonly #partials: PartialStore;
   /** Uploads being written by this server, as `<user>/<id>`: not resumed twice at once, not swept. */
   readonly #active = new Set<string>();
+  /** The memory all uploads of this server may hold in part buffers together. */
+  readonly #budget: PartBudget;
 
-  constructor(location: S3Location) {
+  /** `partBudget`: bytes of part buffers all uploads may hold at once (part-budget.ts; none by default). */
+  constructor(location: S3Location, options: { partBudget?: number } = {}) {
+    this.#budget = new PartBudget(options.partBudget);
     const bucket = new Bucket(makeClient(location), location.bucket);
     this.#ctx = { bucket, keys: new KeySpace(location.prefix) };
     this.#partials = new PartialStore(bucket, this.#ctx.keys);
@@ -88,7 +94,7 @@ export class S3Storage implements Storage {
       if (kind?.kind === 'folder') throw isAFolder(name, 'download it with -r');
       if (!kind) throw notFound(name);
       const { object } = kind;
-      const meta = await readValidS3Meta(this.#ctx.bucket, this.#ctx.keys.meta(user, name), object);
+      const meta = await recordedChecksum(this.#ctx.bucket, this.#ctx.keys.meta(user, name), object);
       const canResume =
         resume !== undefined &&
         resume.size === object.size &&
@@ -105,9 +111,7 @@ export class S3Storage implements Storage {
 
   createUpload(user: string, name: string, request: UploadRequest): Promise<UploadSink> {
     return this.#guard('start the upload', async () => {
-      const kind = await kindOf(this.#ctx, user, name);
-      if (kind?.kind === 'folder') throw isAFolder(name, 'a file cannot replace it');
-      await requireParent(this.#ctx, user, name);
+      await checkUploadPlace(this.#ctx, user, name);
       const { bucket, keys } = this.#ctx;
       let id = request.key === undefined ? undefined : partialId(name, request.size, request.key);
       if (id !== undefined && this.#active.has(`${user}/${id}`)) id = undefined; // the same content is being sent right now
@@ -122,10 +126,11 @@ export class S3Storage implements Storage {
         dataKey: keys.file(user, name),
         metaKey: keys.meta(user, name),
         size: request.size,
+        budget: this.#budget,
         release: () => this.#active.delete(active),
       };
       try {
-        if (request.size < partSize) return new SmallUpload(place);
+        if (request.size < partSize) return await SmallUpload.open(place);
         const record =
           (resumable ? await resumableRecord(this.#ctx, this.#partials.load(user, id), name, request.size) : undefined) ??
           (await beginUpload(this.#ctx, place, partSize));
@@ -152,8 +157,7 @@ export class S3Storage implements Storage {
           if (i === parts.length) throw new LpfError('LPF_ERR_EXISTS', `${JSON.stringify(walked)} already exists as a file`);
           throw notAFolder(walked);
         }
-        if (!kind || i === parts.length)
-          await this.#ctx.bucket.put(this.#ctx.keys.folder(user, walked), Buffer.alloc(0), 'application/x-directory');
+        if (!kind || i === parts.length) await this.#ctx.bucket.putMarker(this.#ctx.keys.folder(user, walked));
       }
     });
   }
@@ -206,10 +210,10 @@ export class S3Storage implements Storage {
 
   /** The recorded checksum, or one computed now from the content (files placed by other means). */
   async #checksum(user: string, path: string, object: ObjectInfo): Promise<string> {
-    const meta = await readValidS3Meta(this.#ctx.bucket, this.#ctx.keys.meta(user, path), object);
-    if (meta) return meta.sha256;
-    // A listing's ETag may not be the one GET compares (see s3-meta.ts): HEAD says which it is.
+    // A listing gives neither the object's metadata nor, always, the ETag GET compares (see s3-meta.ts): HEAD does.
     const current = (await this.#ctx.bucket.head(object.key)) ?? object;
+    const meta = await recordedChecksum(this.#ctx.bucket, this.#ctx.keys.meta(user, path), current);
+    if (meta) return meta.sha256;
     const reader = new S3Reader(this.#ctx.bucket, object.key, current, path);
     try {
       return (await hashPrefix(reader, object.size)).digest();

@@ -5,7 +5,7 @@
  */
 import { LpfError } from '../../../errors.js';
 import { joinRemote, normalizeRemoteName, type ListEntry } from '../../../protocol/index.js';
-import { notFound } from '../disk-errors.js';
+import { isAFolder, notFound } from '../disk-errors.js';
 import { noSuchFolder, notAFolder } from '../user-tree.js';
 import type { Bucket, ObjectInfo } from './bucket.js';
 import type { KeySpace } from './s3-store.js';
@@ -29,9 +29,25 @@ export async function kindOf(ctx: S3Context, user: string, path: string): Promis
   return under.length > 0 ? { kind: 'folder' } : undefined;
 }
 
+/**
+ * The name rules for an upload to `path`, in one round trip and, as a rule, two listings of one key:
+ * `path` must not be a folder, its folder must be one. HEAD is asked only where a listing cannot tell
+ * (keys under `path`: is it a file too, which then wins as in kindOf? none under the folder: a file there,
+ * or nothing?), so the common case costs no HEAD. The old object's size is asked at commit instead.
+ */
+export async function checkUploadPlace(ctx: S3Context, user: string, path: string): Promise<void> {
+  const parent = parentOf(path);
+  const [under, parentHolds] = await Promise.all([
+    ctx.bucket.firstKeys(ctx.keys.folder(user, path), 1),
+    parent === '' ? true : ctx.bucket.firstKeys(ctx.keys.folder(user, parent), 1).then((keys) => keys.length > 0),
+  ]);
+  if (under.length > 0 && !(await ctx.bucket.head(ctx.keys.file(user, path)))) throw isAFolder(path, 'a file cannot replace it');
+  if (!parentHolds) await requireParent(ctx, user, path);
+}
+
 /** Checks that the folder of `path` exists (an upload, a rename or a copy goes there). */
 export async function requireParent(ctx: S3Context, user: string, path: string): Promise<void> {
-  const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+  const parent = parentOf(path);
   if (parent === '') return;
   const kind = await kindOf(ctx, user, parent);
   if (kind?.kind === 'file') throw notAFolder(parent);
@@ -107,6 +123,11 @@ export async function treeOf(ctx: S3Context, user: string, path: string): Promis
 /** Throws what DiskStorage throws when `path` is missing. */
 export function missing(path: string): LpfError {
   return notFound(path);
+}
+
+/** The folder holding `path` ("" for the top). */
+function parentOf(path: string): string {
+  return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
 }
 
 function validParts(path: string): boolean {

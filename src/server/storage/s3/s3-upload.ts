@@ -1,15 +1,17 @@
 /**
- * Uploads to S3. A file smaller than one part is held in memory (at most one part) and written with one
- * PutObject at commit, once its size and checksum matched. A larger one is a multipart upload: parts of
- * `partSize` (whole 4 MiB blocks) are sent as they fill, one in flight and at most one more waiting
- * (the connection is held meanwhile), and CompleteMultipartUpload runs only at commit; until then
- * readers see the old object, if any. A keyed upload cut off keeps its multipart upload open, with a
- * record of its parts (s3-partials.ts) from which any server resumes it.
+ * Uploads to S3 of one part or more (a smaller file is a SmallUpload, s3-small-upload.ts): a multipart
+ * upload whose parts of `partSize` (whole 4 MiB blocks) are sent as they fill, one in flight and at most
+ * one more waiting (the connection is held meanwhile), and whose CompleteMultipartUpload runs only at
+ * commit; until then readers see the old object, if any. Every part buffer is taken from the server's
+ * PartBudget first (part-budget.ts): when it is spent, the upload holds its connection until a part of
+ * any upload is stored. A keyed upload cut off keeps its multipart upload open, with a record of its
+ * parts (s3-partials.ts) from which any server resumes it.
  */
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { BLOCK_SIZE } from '../../../protocol/index.js';
 import type { UploadSink } from '../storage.js';
 import type { Bucket } from './bucket.js';
+import type { PartBudget } from './part-budget.js';
 import { writeS3Meta } from './s3-meta.js';
 import type { PartialRecord, PartialStore } from './s3-partials.js';
 import { storeError } from './s3-store.js';
@@ -32,67 +34,13 @@ export interface UploadPlace {
   dataKey: string;
   metaKey: string;
   size: number;
+  /** The server's memory for part buffers, shared by every upload. */
+  budget: PartBudget;
   /** Called once, when the upload is committed, suspended or aborted. */
   release(): void;
 }
 
-type Checksum = { sha256: string; digests: Buffer[] };
-
-/** A file of less than one part: one PutObject at commit. */
-export class SmallUpload implements UploadSink {
-  readonly offset = 0;
-  readonly digests: Buffer[] = [];
-  readonly resumable = false;
-  readonly #place: UploadPlace;
-  readonly #data: Buffer;
-  #filled = 0;
-  #done = false;
-
-  constructor(place: UploadPlace) {
-    this.#place = place;
-    this.#data = Buffer.allocUnsafe(place.size);
-  }
-
-  write(chunk: Buffer): boolean {
-    this.#filled += chunk.copy(this.#data, this.#filled);
-    return true;
-  }
-
-  onDrain(): void {}
-  onError(): void {}
-  recordBlock(): void {}
-
-  async commit(checksum: Checksum): Promise<{ replaced: number }> {
-    const { bucket, dataKey, metaKey, name } = this.#place;
-    try {
-      if (this.#filled !== this.#data.length) throw new Error('short upload');
-      const previous = await bucket.head(dataKey);
-      const etag = await bucket.put(dataKey, this.#data);
-      await writeS3Meta(bucket, metaKey, { size: this.#data.length, etag, ...checksum });
-      return { replaced: previous?.size ?? 0 };
-    } catch (err) {
-      throw storeError(err, `store ${JSON.stringify(name)}`);
-    } finally {
-      this.#finish();
-    }
-  }
-
-  async suspend(): Promise<void> {
-    this.#finish();
-    return Promise.resolve();
-  }
-
-  async abort(): Promise<void> {
-    this.#finish();
-    return Promise.resolve();
-  }
-
-  #finish(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#place.release();
-  }
-}
+export type Checksum = { sha256: string; digests: Buffer[] };
 
 /** A file of one part or more: a multipart upload, parts sent as they fill. */
 export class MultipartUpload implements UploadSink {
@@ -108,6 +56,11 @@ export class MultipartUpload implements UploadSink {
   readonly #allDigests: Buffer[];
   #filling: Buffer | undefined;
   #fill = 0;
+  /** Bytes of this upload's part buffers taken from the budget and not yet given back. */
+  #held = 0;
+  /** The rest of a chunk that waits for the budget to give it a part buffer; gives up that wait. */
+  #pending: Buffer | undefined;
+  #cancelWait: (() => void) | undefined;
   #nextPart: number;
   readonly #waiting: { n: number; body: Buffer }[] = [];
   #inFlight: Promise<void> | undefined;
@@ -134,24 +87,15 @@ export class MultipartUpload implements UploadSink {
   }
 
   write(chunk: Buffer): boolean {
-    let at = 0;
-    while (at < chunk.length) {
-      this.#filling ??= Buffer.allocUnsafe(this.#partLength(this.#nextPart));
-      const copied = chunk.copy(this.#filling, this.#fill, at);
-      this.#fill += copied;
-      at += copied;
-      if (this.#fill === this.#filling.length) {
-        this.#waiting.push({ n: this.#nextPart++, body: this.#filling });
-        this.#filling = undefined;
-        this.#fill = 0;
-      }
-    }
+    // The sender waits for the drain while a chunk is pending; one written anyway queues behind it.
+    if (this.#pending) this.#pending = Buffer.concat([this.#pending, chunk]);
+    else this.#fillFrom(chunk);
     this.#pump();
-    return this.#waiting.length < 2; // one part in flight, and at most one more waiting
+    return this.#roomForMore();
   }
 
   onDrain(callback: () => void): void {
-    if (this.#waiting.length < 2) callback();
+    if (this.#roomForMore()) callback();
     else this.#drainCallbacks.push(callback);
   }
 
@@ -163,11 +107,70 @@ export class MultipartUpload implements UploadSink {
     this.#allDigests.push(digest);
   }
 
+  /** Copies `chunk` into part buffers, queueing each full one; stops to wait when the budget has no room for the next. */
+  #fillFrom(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (!this.#filling) {
+        const length = this.#partLength(this.#nextPart);
+        if (!this.#place.budget.tryTake(length)) return this.#waitForBuffer(length, chunk.subarray(at));
+        this.#newBuffer(length);
+      }
+      const filling = this.#filling!;
+      const copied = chunk.copy(filling, this.#fill, at);
+      this.#fill += copied;
+      at += copied;
+      if (this.#fill === filling.length) {
+        this.#waiting.push({ n: this.#nextPart++, body: filling });
+        this.#filling = undefined;
+        this.#fill = 0;
+      }
+    }
+  }
+
+  /** Keeps the rest of a chunk until the budget has room for a buffer of `length`, then goes on filling. */
+  #waitForBuffer(length: number, rest: Buffer): void {
+    this.#pending = rest;
+    this.#cancelWait = this.#place.budget.take(length, () => {
+      this.#cancelWait = undefined;
+      this.#newBuffer(length);
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (pending) this.#fillFrom(pending);
+      this.#pump();
+      this.#drainIfRoom();
+    });
+  }
+
+  #newBuffer(length: number): void {
+    this.#held += length;
+    this.#filling = Buffer.allocUnsafe(length);
+    this.#fill = 0;
+  }
+
+  /** Gives a part buffer back to the budget (once the upload is over, #finish gave back what was left). */
+  #giveBack(bytes: number): void {
+    if (this.#done) return;
+    this.#held -= bytes;
+    this.#place.budget.release(bytes);
+  }
+
+  /** One part in flight and at most one more waiting, and no chunk waiting for a buffer. */
+  #roomForMore(): boolean {
+    return this.#waiting.length < 2 && this.#pending === undefined;
+  }
+
+  #drainIfRoom(): void {
+    if (this.#roomForMore()) for (const callback of this.#drainCallbacks.splice(0)) callback();
+  }
+
   async commit(checksum: Checksum): Promise<{ replaced: number }> {
     const { bucket, dataKey, metaKey, name, size } = this.#place;
     try {
       await this.#idle();
       if (this.#failure) throw this.#failure;
+      // Never complete a shorter object than was received, whatever the order of events that led here.
+      if (keptOffset(this.#record) !== size) throw new Error('the parts stored do not cover the whole file');
       const previous = await bucket.head(dataKey);
       const out = await bucket.client.send(
         new CompleteMultipartUploadCommand({
@@ -192,6 +195,7 @@ export class MultipartUpload implements UploadSink {
   async suspend(): Promise<void> {
     if (this.#done) return;
     this.#filling = undefined; // a part not filled is not kept: the resume starts at the parts sent
+    this.#pending = undefined;
     await this.#idle().catch(() => {});
     await this.#saving;
     this.#finish();
@@ -221,18 +225,20 @@ export class MultipartUpload implements UploadSink {
     if (this.#inFlight || this.#failure) return;
     const part = this.#waiting[0];
     if (!part) {
-      for (const callback of this.#idleCallbacks.splice(0)) callback();
+      if (this.#pending === undefined) for (const callback of this.#idleCallbacks.splice(0)) callback();
       return;
     }
     this.#inFlight = this.#send(part.n, part.body).then(
       () => {
         this.#waiting.shift();
         this.#inFlight = undefined;
-        if (this.#waiting.length <= 1) for (const callback of this.#drainCallbacks.splice(0)) callback();
+        this.#giveBack(part.body.length);
+        this.#drainIfRoom();
         this.#pump();
       },
       (err: unknown) => {
         this.#inFlight = undefined;
+        this.#giveBack(part.body.length);
         this.#failure = storeError(err, `store ${JSON.stringify(this.#place.name)}`);
         for (const callback of this.#idleCallbacks.splice(0)) callback();
         if (!this.#done) this.#errorCallback?.(this.#failure);
@@ -259,15 +265,19 @@ export class MultipartUpload implements UploadSink {
     this.#saving = this.#saving.then(() => this.#partials.save(this.#user, this.#id, snapshot).catch(() => {}));
   }
 
-  /** Resolves once no part is waiting or in flight. */
+  /** Resolves once no part is waiting or in flight, and no chunk waits for a buffer (or a part failed). */
   #idle(): Promise<void> {
-    if (!this.#inFlight && (this.#waiting.length === 0 || this.#failure)) return Promise.resolve();
+    const drained = this.#waiting.length === 0 && this.#pending === undefined;
+    if (!this.#inFlight && (drained || this.#failure)) return Promise.resolve();
     return new Promise((resolve) => this.#idleCallbacks.push(resolve));
   }
 
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#cancelWait?.();
+    this.#place.budget.release(this.#held);
+    this.#held = 0;
     this.#place.release();
   }
 }
