@@ -2,7 +2,7 @@
  * Storage on the local file system. Layout under the root:
  *   files/<user>/<path>               committed files, in the user's folders
  *   meta/<user>/<path>                their checksum and block digests (see file-meta.ts), in a mirror tree
- *   partial/<user>/<id>.part, .blocks uploads in progress or cut off, <id>.copy/ copies being built (same file system: rename is atomic)
+ *   partial/<user>/<id>.part, .blocks, .name  uploads in progress or cut off, <id>.copy/ copies being built (same file system: rename is atomic)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, type Stats, type WriteStream } from 'node:fs';
@@ -20,7 +20,7 @@ import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, Uploa
 import { KeyedLimit } from '../../util/keyed-limit.js';
 import { deleteEntry, renameEntry } from './tree-changes.js';
 import { copyEntry } from './tree-copy.js';
-import { KeptPartials, sweepOld } from './partial-folder.js';
+import { KeptPartials, keptUploads, recordUpload, sweepOld } from './partial-folder.js';
 import { makeFolders, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 /** Opens of one user's files in flight at once: half of libuv's default thread pool. */
@@ -141,6 +141,7 @@ export class DiskStorage implements Storage {
     const paths: UploadPaths = {
       data: join(partialDir, `${id}.part`),
       blocks: join(partialDir, `${id}.blocks`),
+      record: resumable ? join(partialDir, `${id}.name`) : undefined,
       finalDir: dirname(target.path),
       userRoot: this.#userRoot(user),
       finalPath: target.path,
@@ -150,6 +151,7 @@ export class DiskStorage implements Storage {
     this.#active.add(activeKey);
     try {
       const start = resumable ? await resumePoint(paths, request.size) : { offset: 0, digests: [] };
+      if (paths.record) await recordUpload(paths.record, name, request.size);
       return await DiskUpload.open(
         paths,
         resumable,
@@ -201,6 +203,12 @@ export class DiskStorage implements Storage {
     return copyEntry({ ...places, openForReading: (path) => this.#openForReading(user, path) }, from, to, maxBytes).finally(() =>
       this.#active.delete(id),
     );
+  }
+
+  partials(user: string, path: string): Promise<ListEntry[]> {
+    return keptUploads(join(this.#partialRoot, user), path, (id) => this.#active.has(`${user}/${id}`)).catch((err: unknown) => {
+      throw storageError(err, 'list your unfinished uploads');
+    });
   }
 
   sweepPartials(maxAgeMs: number): Promise<number> {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LpfError } from '../../../errors.js';
-import { BLOCK_SIZE, ContentHasher, remoteBaseName, type ListEntry } from '../../../protocol/index.js';
+import { BLOCK_SIZE, ContentHasher, remoteBaseName, remoteParent, type ListEntry } from '../../../protocol/index.js';
 import { isAFolder, notFound } from '../disk-errors.js';
 import type { ListOptions, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from '../storage.js';
 import { notAFolder } from '../user-tree.js';
@@ -183,6 +183,17 @@ export class S3Storage implements Storage {
         bytes += keptBytes(found.record);
       }
       return bytes;
+    });
+  }
+
+  partials(user: string, path: string): Promise<ListEntry[]> {
+    return this.#guard('list your unfinished uploads', async () => {
+      const entries: ListEntry[] = [];
+      for (const { id, record, mtime } of await this.#partials.list(user, true)) {
+        if (!record || remoteParent(record.path) !== path || this.#active.has(`${user}/${id}`)) continue;
+        entries.push({ name: remoteBaseName(record.path), size: record.size, mtime, received: keptBytes(record) });
+      }
+      return entries;
     });
   }
 
