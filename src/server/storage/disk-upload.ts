@@ -95,7 +95,7 @@ export class DiskUpload implements UploadSink {
       // cache, and a record that is missing is only a miss (the checksum is computed again when asked).
       await writeMeta(metaPath, { size: info.size, mtimeMs: info.mtimeMs, ...checksum }).catch(() => {});
       this.#done = true;
-      if (this.resumable) await Promise.all([blocks, this.#paths.record].map((p) => p && rm(p, { force: true })));
+      if (this.resumable) await Promise.all(present([blocks, this.#paths.record]).map((p) => rm(p, { force: true })));
       this.#release();
       return { replaced: previous?.isFile() ? previous.size : 0 };
     } catch (err) {
@@ -118,7 +118,11 @@ export class DiskUpload implements UploadSink {
     this.#done = true;
     this.#files.destroy();
     const { data, blocks, record } = this.#paths;
-    await Promise.all([data, blocks, record].map((p) => p && rm(p, { force: true }).catch(() => {})));
+    await Promise.all(present([data, blocks, record]).map((p) => rm(p, { force: true }).catch(() => {})));
     this.#release();
   }
+}
+
+function present(paths: (string | undefined)[]): string[] {
+  return paths.filter((p) => p !== undefined);
 }
