@@ -14,6 +14,8 @@ export class FilesView {
   readonly #body = h('tbody', {});
   readonly #head = h('tr', {});
   readonly #uploads: UploadPanel;
+  /** The cut-off uploads the server kept for this folder, so the user knows what to choose again. */
+  readonly #unfinished = h('ul', { class: 'unfinished', 'aria-label': 'Unfinished uploads', hidden: true });
   #path = '';
   #entries: ListEntry[] = [];
   #sort: { key: SortKey; up: boolean } = { key: 'name', up: true };
@@ -46,6 +48,7 @@ export class FilesView {
       h('nav', { 'aria-label': 'Breadcrumbs' }, this.#crumbs),
       toolbar,
       this.#uploads.element,
+      this.#unfinished,
       h('div', { class: 'table-wrap' }, table),
     );
     this.#uploads.dropTarget(this.element);
@@ -53,14 +56,25 @@ export class FilesView {
 
   /** Shows the folder `path` ('' is the top). */
   async open(path: string): Promise<void> {
+    let unfinished: ListEntry[];
     try {
-      this.#entries = await (await this.#link()).list(path);
+      const link = await this.#link();
+      [this.#entries, unfinished] = await Promise.all([link.list(path), link.unfinished(path)]);
     } catch (err) {
       return announce((err as Error).message, 'error');
     }
     this.#path = path;
     this.#renderCrumbs();
     this.#render();
+    this.#renderUnfinished(unfinished);
+  }
+
+  #renderUnfinished(uploads: ListEntry[]): void {
+    const items = uploads.map((u) =>
+      h('li', {}, `${u.name}: ${formatSize(u.received ?? 0)} of ${formatSize(u.size)} received — choose the same file to continue.`),
+    );
+    this.#unfinished.hidden = items.length === 0;
+    show(this.#unfinished, ...items);
   }
 
   #renderCrumbs(): void {

@@ -34,11 +34,14 @@ describe('web client', { skip }, () => {
     await folder?.cleanup();
   });
 
-  /** Chooses `files` with the upload button's file picker and waits until each is uploaded. */
-  async function upload(page: Page, files: { name: string; buffer: Buffer }[]): Promise<void> {
+  /** Chooses `files` (in memory, or local paths: playwright hands over at most 50 MB from memory) with the file picker and waits until each is uploaded. */
+  async function upload(page: Page, files: { name: string; buffer: Buffer }[] | string[]): Promise<void> {
     const chooser = page.waitForEvent('filechooser');
     await page.getByRole('button', { name: 'Upload files' }).click();
-    await (await chooser).setFiles(files.map((f) => ({ ...f, mimeType: 'application/octet-stream' })));
+    const chosen = await chooser;
+    await (files.every((f) => typeof f === 'string')
+      ? chosen.setFiles(files)
+      : chosen.setFiles(files.map((f) => ({ ...f, mimeType: 'application/octet-stream' }))));
     await page
       .getByRole('status')
       .filter({ hasText: /Uploaded \d+ files?\./ })
@@ -58,8 +61,15 @@ describe('web client', { skip }, () => {
     await page.goto(web.url);
     await screenshot(page, 'desktop-sign-in');
     await signIn(page, web.url, 'alice', 'alice-pass', true);
-    const content = randomBytes(5 * 1024 * 1024 + 123); // more than one 4 MiB block
-    await upload(page, [{ name: 'report.bin', buffer: content }]);
+    const content = randomBytes(50 * 1024 * 1024 + 123); // many 4 MiB blocks and a short last one
+    await writeFile(join(folder.path, 'report.bin'), content);
+    await upload(page, [join(folder.path, 'report.bin')]);
+    const bar = page.getByRole('progressbar', { name: 'Uploading report.bin' });
+    assert.deepEqual(
+      [await bar.getAttribute('value'), await bar.getAttribute('max')],
+      Array(2).fill(String(content.length)),
+      'progress reached 100 %',
+    );
     const row = page.getByRole('row', { name: /report\.bin/ });
     await row.waitFor();
     assert.deepEqual(await download(page, 'report.bin'), content);
