@@ -66,6 +66,11 @@ export class Link {
     return this.#listing({ type: 'list', path, long: true });
   }
 
+  /** Every folder of the user's, by its path from the top. */
+  async folders(): Promise<string[]> {
+    return (await this.#listing({ type: 'list', path: '', recursive: true })).filter((e) => e.dir).map((e) => e.name);
+  }
+
   /** The cut-off uploads the server kept whose file goes in the folder `path`, with the bytes it `received`. */
   unfinished(path: string): Promise<ListEntry[]> {
     return this.#listing({ type: 'list', path, partial: true });
