@@ -14,6 +14,8 @@ import { launchBrowser, newContext, screenshot, signIn, skipWithoutChromium, sta
 import { asUser, runLpf, tempDir } from '../helpers/processes.js';
 
 const skip = skipWithoutChromium();
+/** Playwright's 30 s default is not enough for 50 MiB hashed in the page on a busy 2-core machine: a bound, not a pace. */
+const UPLOAD_WAIT_MS = 300_000;
 
 describe('web client', { skip }, () => {
   let web: WebServer;
@@ -47,7 +49,7 @@ describe('web client', { skip }, () => {
     await page
       .getByRole('status')
       .filter({ hasText: /Uploaded \d+ files?\./ })
-      .waitFor();
+      .waitFor({ timeout: UPLOAD_WAIT_MS });
   }
 
   /** Downloads `name` by its link, as a person clicks it; resolves with the bytes. */

@@ -65,7 +65,7 @@ describe('web client resume', { skip }, () => {
       await screenshot(page, 'desktop-unfinished-upload');
 
       await chooseFile(page, local);
-      await page.getByRole('status').filter({ hasText: 'Uploaded 1 file.' }).waitFor();
+      await page.getByRole('status').filter({ hasText: 'Uploaded 1 file.' }).waitFor({ timeout: 300_000 }); // 50 MiB on a busy machine
       const resumed = starts()[1];
       assert.equal(resumed?.msg, 'upload resumed');
       const offset = Number(resumed.offset);
