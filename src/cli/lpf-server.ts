@@ -212,18 +212,24 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
     },
     'listening',
   );
-  const web = settings.on('no-web') ? undefined : await startWeb(settings, server, tls, log);
+  const web = settings.on('no-web') ? undefined : await startWeb(settings, server, tls, log, limits);
   stopOnSignals(server, web, log, graceMs);
 }
 
 /** The web client, on --web-port with the server's TLS identity; its URL goes to the log. */
-async function startWeb(settings: ServerSettings, server: LpfServer, tls: TlsIdentity | undefined, log: Logger): Promise<WebServer> {
+async function startWeb(
+  settings: ServerSettings,
+  server: LpfServer,
+  tls: TlsIdentity | undefined,
+  log: Logger,
+  limits: ServerLimits,
+): Promise<WebServer> {
   const portSetting = settings.text('web-port');
   const port = portSetting ? parsePort(portSetting.value, portSetting.what) : DEFAULT_WEB_PORT;
   const host = settings.text('host')?.value;
   // Beside the bundle: dist/lpf-server.js serves dist/web/.
   const assets = fileURLToPath(new URL('web/', import.meta.url));
-  const web = new WebServer({ host, port, tls, assets, attach: (peer) => server.attach(peer), log });
+  const web = new WebServer({ host, port, tls, assets, attach: (peer) => server.attach(peer), log, limits });
   const address = await web.listen();
   const shown =
     host === undefined || host === '::' || host === '0.0.0.0'

@@ -14,6 +14,8 @@ export interface ListEntry {
   sha256?: string;
   /** True for a folder (its size is 0). */
   dir?: boolean;
+  /** In a listing of cut-off uploads (`list` with `partial`): the bytes the server kept, whole blocks. */
+  received?: number;
 }
 
 export type Message =
@@ -32,9 +34,11 @@ export type Message =
   | { type: 'authed'; user: string; token?: string; expires?: number }
   /**
    * Lists the folder `path` (default: the top). With `recursive`, the whole tree below it, each
-   * entry named by its path relative to `path`, folders before their content.
+   * entry named by its path relative to `path`, folders before their content. With `partial`, instead,
+   * the cut-off uploads kept for a resume whose file would go in `path`: each entry's `size` is the whole
+   * file's, `received` what the server kept of it, `mtime` when it last grew.
    */
-  | { type: 'list'; path?: string; long?: boolean; recursive?: boolean }
+  | { type: 'list'; path?: string; long?: boolean; recursive?: boolean; partial?: boolean }
   | { type: 'list_page'; entries: ListEntry[]; done: boolean }
   /** Deletes a file or an empty folder. */
   | { type: 'delete'; name: string }
@@ -85,7 +89,7 @@ export const SPECS: { readonly [T in MessageType]: Spec } = {
   authed: { code: 0x12, fields: { user: 'string', token: 'string?', expires: 'uint?' } },
   session: { code: 0x13, fields: { token: 'string' } },
   logout: { code: 0x14, fields: {} },
-  list: { code: 0x20, fields: { path: 'string?', long: 'bool?', recursive: 'bool?' } },
+  list: { code: 0x20, fields: { path: 'string?', long: 'bool?', recursive: 'bool?', partial: 'bool?' } },
   list_page: { code: 0x21, fields: { entries: 'entries', done: 'bool' } },
   delete: { code: 0x22, fields: { name: 'string' } },
   mkdir: { code: 0x23, fields: { path: 'string' } },
@@ -122,7 +126,12 @@ function isEntry(value: unknown): value is ListEntry {
   if (typeof value !== 'object' || value === null) return false;
   const e = value as Record<string, unknown>;
   return (
-    typeof e.name === 'string' && isUint(e.size) && isUint(e.mtime) && fieldIsValid('sha256?', e.sha256) && fieldIsValid('bool?', e.dir)
+    typeof e.name === 'string' &&
+    isUint(e.size) &&
+    isUint(e.mtime) &&
+    fieldIsValid('sha256?', e.sha256) &&
+    fieldIsValid('bool?', e.dir) &&
+    fieldIsValid('uint?', e.received)
   );
 }
 

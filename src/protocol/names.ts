@@ -64,6 +64,11 @@ export function remoteBaseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** The folder a normalized remote path is in ("" for the top). */
+export function remoteParent(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('/')));
+}
+
 /** Joins normalized remote paths, either of which may be the top (""). */
 export function joinRemote(folder: string, name: string): string {
   return folder === '' ? name : name === '' ? folder : `${folder}/${name}`;

@@ -30,17 +30,26 @@ export interface PartialFiles {
 export async function resumePoint(files: PartialFiles, size: number): Promise<{ offset: number; digests: Buffer[] }> {
   const dataLength = (await stat(files.data).catch(() => undefined))?.size ?? 0;
   const recorded = splitDigests(await readFile(files.blocks).catch(() => Buffer.alloc(0)));
-  const totalBlocks = Math.ceil(size / BLOCK_SIZE);
-  const blocks =
-    dataLength >= size && recorded.length >= totalBlocks
-      ? totalBlocks
-      : Math.min(recorded.length, Math.floor(dataLength / BLOCK_SIZE), totalBlocks);
+  const blocks = wholeBlocks(dataLength, recorded.length, size);
   const offset = Math.min(blocks * BLOCK_SIZE, size);
   if (dataLength > 0 || recorded.length > 0) {
     await truncate(files.data, offset).catch(() => {});
     await truncate(files.blocks, blocks * DIGEST_BYTES).catch(() => {});
   }
   return { offset, digests: recorded.slice(0, blocks) };
+}
+
+/** How many blocks of a `size`-byte file have both their data (`dataLength` bytes) and their digest (`digests`). */
+export function wholeBlocks(dataLength: number, digests: number, size: number): number {
+  const totalBlocks = Math.ceil(size / BLOCK_SIZE);
+  if (dataLength >= size && digests >= totalBlocks) return totalBlocks;
+  return Math.min(digests, Math.floor(dataLength / BLOCK_SIZE), totalBlocks);
+}
+
+/** The bytes a resume of the partial transfer `files` would start after, read without changing anything. */
+export async function keptLength(files: PartialFiles, size: number): Promise<number> {
+  const [data, blocks] = await Promise.all([files.data, files.blocks].map((f) => stat(f).catch(() => undefined)));
+  return Math.min(wholeBlocks(data?.size ?? 0, Math.floor((blocks?.size ?? 0) / DIGEST_BYTES), size) * BLOCK_SIZE, size);
 }
 
 /**

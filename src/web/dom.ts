@@ -35,6 +35,17 @@ export function askText(title: string, label: string, value = '', action = 'OK')
   return modal(title, [h('label', { for: 'dialog-input' }, label), input], action).then((ok) => (ok ? input.value : undefined));
 }
 
+/** A modal dialog asking to pick one of `choices` from a list; resolves with its value, or undefined when cancelled. */
+export function askChoice(
+  title: string,
+  label: string,
+  choices: { value: string; label: string }[],
+  action: string,
+): Promise<string | undefined> {
+  const select = h('select', { id: 'dialog-choice' }, ...choices.map((c) => h('option', { value: c.value }, c.label)));
+  return modal(title, [h('label', { for: 'dialog-choice' }, label), select], action).then((ok) => (ok ? select.value : undefined));
+}
+
 /** A modal dialog asking to confirm `question`. */
 export function confirmAction(title: string, question: string, action: string): Promise<boolean> {
   return modal(title, [h('p', {}, question)], action);

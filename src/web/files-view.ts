@@ -1,6 +1,6 @@
 /** The file browser: breadcrumbs, a sortable table of the folder, and its actions. */
 import type { ListEntry } from '../protocol/messages.js';
-import { announce, askText, confirmAction, formatSize, h, show } from './dom.js';
+import { announce, askChoice, askText, confirmAction, formatSize, h, show } from './dom.js';
 import type { Link, LinkSource } from './link.js';
 import type { Me } from './session.js';
 import { UploadPanel } from './upload-panel.js';
@@ -14,6 +14,8 @@ export class FilesView {
   readonly #body = h('tbody', {});
   readonly #head = h('tr', {});
   readonly #uploads: UploadPanel;
+  /** The cut-off uploads the server kept for this folder, so the user knows what to choose again. */
+  readonly #unfinished = h('ul', { class: 'unfinished', 'aria-label': 'Unfinished uploads', hidden: true });
   #path = '';
   #entries: ListEntry[] = [];
   #sort: { key: SortKey; up: boolean } = { key: 'name', up: true };
@@ -46,6 +48,7 @@ export class FilesView {
       h('nav', { 'aria-label': 'Breadcrumbs' }, this.#crumbs),
       toolbar,
       this.#uploads.element,
+      this.#unfinished,
       h('div', { class: 'table-wrap' }, table),
     );
     this.#uploads.dropTarget(this.element);
@@ -53,14 +56,25 @@ export class FilesView {
 
   /** Shows the folder `path` ('' is the top). */
   async open(path: string): Promise<void> {
+    let unfinished: ListEntry[];
     try {
-      this.#entries = await (await this.#link()).list(path);
+      const link = await this.#link();
+      [this.#entries, unfinished] = await Promise.all([link.list(path), link.unfinished(path)]);
     } catch (err) {
       return announce((err as Error).message, 'error');
     }
     this.#path = path;
     this.#renderCrumbs();
     this.#render();
+    this.#renderUnfinished(unfinished);
+  }
+
+  #renderUnfinished(uploads: ListEntry[]): void {
+    const items = uploads.map((u) =>
+      h('li', {}, `${u.name}: ${formatSize(u.received ?? 0)} of ${formatSize(u.size)} received — choose the same file to continue.`),
+    );
+    this.#unfinished.hidden = items.length === 0;
+    show(this.#unfinished, ...items);
   }
 
   #renderCrumbs(): void {
@@ -109,13 +123,19 @@ export class FilesView {
 
   #row(entry: ListEntry): HTMLElement {
     const path = this.#path === '' ? entry.name : `${this.#path}/${entry.name}`;
+    const href = `/api/file?path=${encodeURIComponent(path)}`;
     const name = entry.dir
       ? h('button', { type: 'button', class: 'link folder', onclick: () => void this.open(path) }, entry.name)
-      : h('a', { href: `/api/file?path=${encodeURIComponent(path)}`, download: entry.name, class: 'file' }, entry.name);
+      : h('a', { href, download: entry.name, class: 'file' }, entry.name);
+    const zip = entry.dir
+      ? h('a', { href, download: `${entry.name}.zip`, class: 'button', 'aria-label': `Download ${entry.name} as zip` }, 'Zip')
+      : '';
     const actions = h(
       'td',
       { class: 'actions' },
+      zip,
       h('button', { type: 'button', onclick: () => void this.#rename(entry, path), 'aria-label': `Rename ${entry.name}` }, 'Rename'),
+      h('button', { type: 'button', onclick: () => void this.#move(entry, path), 'aria-label': `Move ${entry.name}` }, 'Move'),
       h(
         'button',
         { type: 'button', class: 'danger', onclick: () => void this.#delete(entry, path), 'aria-label': `Delete ${entry.name}` },
@@ -148,6 +168,25 @@ export class FilesView {
     const name = await askText(`Rename ${entry.name}`, 'New name', entry.name, 'Rename');
     if (!name || name === entry.name) return;
     await this.#change({ type: 'rename', from: path, to: this.#join(name) }, `Renamed ${entry.name} to ${name}.`);
+  }
+
+  /** Moves into a folder picked from all of the user's, but the one it is in and (for a folder) itself and its own. */
+  async #move(entry: ListEntry, path: string): Promise<void> {
+    let folders: string[];
+    try {
+      folders = await (await this.#link()).folders();
+    } catch (err) {
+      return announce((err as Error).message, 'error');
+    }
+    const inside = (folder: string) => entry.dir && (folder === path || folder.startsWith(`${path}/`));
+    const choices = ['', ...folders]
+      .filter((folder) => folder !== this.#path && !inside(folder))
+      .map((folder) => ({ value: folder, label: folder === '' ? 'My files (the top)' : folder }));
+    if (choices.length === 0) return announce(`There is no other folder to move ${entry.name} to.`, 'error');
+    const target = await askChoice(`Move ${entry.name}`, 'Destination folder', choices, 'Move');
+    if (target === undefined) return;
+    const to = target === '' ? entry.name : `${target}/${entry.name}`;
+    await this.#change({ type: 'rename', from: path, to }, `Moved ${entry.name} to ${target === '' ? 'My files' : target}.`);
   }
 
   async #delete(entry: ListEntry, path: string): Promise<void> {

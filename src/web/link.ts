@@ -63,8 +63,22 @@ export class Link {
 
   /** Every entry of a folder, with checksums. */
   list(path: string): Promise<ListEntry[]> {
+    return this.#listing({ type: 'list', path, long: true });
+  }
+
+  /** Every folder of the user's, by its path from the top. */
+  async folders(): Promise<string[]> {
+    return (await this.#listing({ type: 'list', path: '', recursive: true })).filter((e) => e.dir).map((e) => e.name);
+  }
+
+  /** The cut-off uploads the server kept whose file goes in the folder `path`, with the bytes it `received`. */
+  unfinished(path: string): Promise<ListEntry[]> {
+    return this.#listing({ type: 'list', path, partial: true });
+  }
+
+  #listing(message: MessageOf<'list'>): Promise<ListEntry[]> {
     return this.#inTurn(async () => {
-      this.#send({ type: 'list', path, long: true });
+      this.#send(message);
       const entries: ListEntry[] = [];
       for (;;) {
         const page = await this.#next('list_page');

@@ -11,12 +11,14 @@ export interface HoldingProxy {
   holdAfter(bytes: number): Promise<void>;
   /** Reads the held client again. */
   release(): void;
+  /** Drops the held connections on both sides, as a network cut would; the proxy takes new ones. */
+  cut(): void;
   close(): Promise<void>;
 }
 
 export async function startHoldingProxy(serverPort: number): Promise<HoldingProxy> {
   let hold: { after: number; reached: () => void } | undefined;
-  const held: Socket[] = [];
+  const held: { client: Socket; upstream: Socket }[] = [];
   const sockets = new Set<Socket>();
   const proxy: Server = createServer((client) => {
     const upstream = connect({ host: '127.0.0.1', port: serverPort });
@@ -30,7 +32,7 @@ export async function startHoldingProxy(serverPort: number): Promise<HoldingProx
       seen += chunk.length;
       if (hold && seen >= hold.after) {
         client.pause();
-        held.push(client);
+        held.push({ client, upstream });
         hold.reached();
         hold = undefined;
       }
@@ -48,7 +50,10 @@ export async function startHoldingProxy(serverPort: number): Promise<HoldingProx
     address: `127.0.0.1:${port}`,
     holdAfter: (bytes) => new Promise<void>((reached) => (hold = { after: bytes, reached })),
     release: () => {
-      for (const client of held.splice(0)) client.resume();
+      for (const { client } of held.splice(0)) client.resume();
+    },
+    cut: () => {
+      for (const { client, upstream } of held.splice(0)) for (const s of [client, upstream]) s.destroy();
     },
     close: () => {
       for (const s of sockets) s.destroy();

@@ -21,6 +21,7 @@ export const SAMPLES: { readonly [T in MessageType]: MessageOf<T> } = {
       { name: 'a.txt', size: 0, mtime: 0 },
       { name: 'photos', size: 0, mtime: 1_700_000_000_000, dir: true },
       { name: '日本語 ファイル 🎉.bin', size: Number.MAX_SAFE_INTEGER, mtime: 1_700_000_000_123 },
+      { name: 'movie.bin', size: 50 * 1024 * 1024, mtime: 1_700_000_000_456, received: 12 * 1024 * 1024 },
     ],
     done: true,
   },

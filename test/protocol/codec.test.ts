@@ -332,6 +332,8 @@ describe('rejections', () => {
     bad('list_page', { entries: [null], done: true });
     bad('list_page', { entries: [{ name: 'a', size: -1, mtime: 0 }], done: true });
     bad('list_page', { entries: [{ name: 1, size: 1, mtime: 0 }], done: true });
+    bad('list_page', { entries: [{ name: 'a', size: 1, mtime: 0, received: -1 }], done: true });
+    bad('list', { partial: 'yes' });
     bad('upload', { name: 'a', size: '3' });
   });
 

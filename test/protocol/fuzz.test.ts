@@ -28,7 +28,7 @@ const uint = fc.oneof(fc.nat(1000), fc.maxSafeNat());
 const sha256 = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
 // fc.record builds null-prototype objects; decoded JSON has plain ones, and deepEqual compares prototypes.
 const entry = fc
-  .record({ name: anyString, size: uint, mtime: uint, dir: fc.boolean() }, { requiredKeys: ['name', 'size', 'mtime'] })
+  .record({ name: anyString, size: uint, mtime: uint, dir: fc.boolean(), received: uint }, { requiredKeys: ['name', 'size', 'mtime'] })
   .map((e) => ({ ...e }));
 const entries = fc.array(entry, { maxLength: 8 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { BLOCK_SIZE } from '../../src/protocol/index.js';
 import { DiskStorage } from '../../src/server/storage/disk-storage.js';
 import { tempDir } from '../helpers/processes.js';
 
@@ -84,6 +85,42 @@ test('folders removed behind the server between uploads are made again (an admin
     await rm(join(dir.path, 'files', 'u'), { recursive: true, force: true });
     await third.commit(CHECKSUM);
     assert.deepEqual(await readdir(join(dir.path, 'files', 'u')), ['three']);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+test('a cut-off keyed upload is listed in its folder with the whole blocks kept, until it is committed', async () => {
+  const dir = await tempDir();
+  try {
+    const storage = new DiskStorage(dir.path);
+    await storage.makeFolder('u', 'films');
+    const size = 2 * BLOCK_SIZE + 5;
+    const cut = await storage.createUpload('u', 'films/movie.bin', { size, key: 'k1' });
+    assert.deepEqual(await storage.partials('u', 'films'), [], 'an upload being written is not unfinished yet');
+    cut.write(Buffer.alloc(BLOCK_SIZE + 10));
+    cut.recordBlock(Buffer.alloc(32));
+    await cut.suspend();
+    const unkeyed = await storage.createUpload('u', 'films/other.bin', { size: 10 });
+    unkeyed.write(Buffer.alloc(3));
+    await unkeyed.suspend();
+    const [kept, ...more] = await storage.partials('u', 'films');
+    assert.deepEqual({ ...kept, mtime: 0 }, { name: 'movie.bin', size, received: BLOCK_SIZE, mtime: 0 });
+    assert.deepEqual(more, []);
+    assert.deepEqual(await storage.partials('u', ''), [], 'only the folder the file goes in');
+    assert.deepEqual(await storage.partials('nobody', ''), []);
+
+    const resumed = await storage.createUpload('u', 'films/movie.bin', { size, key: 'k1' });
+    assert.equal(resumed.offset, BLOCK_SIZE);
+    resumed.write(Buffer.alloc(size - BLOCK_SIZE));
+    await resumed.commit(CHECKSUM);
+    assert.deepEqual(await storage.partials('u', 'films'), []);
+    const left = await readdir(join(dir.path, 'partial', 'u'));
+    assert.deepEqual(
+      left.filter((e) => !e.endsWith('.part')),
+      [],
+      'the record and digests go with the data',
+    );
   } finally {
     await dir.cleanup();
   }

@@ -232,6 +232,10 @@ test('a cut-off upload resumes through another server on the same bucket, from i
   const other = newStorage();
   try {
     assert.equal(await other.keptPartialBytes('fay'), 16 * MiB);
+    const [kept, ...more] = await other.partials('fay', '');
+    assert.deepEqual({ ...kept, mtime: 0 }, { name: 'movie', size: data.length, received: 16 * MiB, mtime: 0 });
+    assert.deepEqual(more, []);
+    assert.deepEqual(await other.partials('fay', 'elsewhere'), []);
     assert.equal(await other.keptPartialBytes('fay', { path: 'movie', request: { size: data.length, key: 'k1' } }), 0);
     const second = await other.createUpload('fay', 'movie', { size: data.length, key: 'k1' });
     assert.equal(second.offset, 16 * MiB);
@@ -239,6 +243,7 @@ test('a cut-off upload resumes through another server on the same bucket, from i
     await second.commit(await send(second, data));
     assert.deepEqual(await readAll(other, 'fay', 'movie'), data);
     assert.equal(await other.keptPartialBytes('fay'), 0);
+    assert.deepEqual(await other.partials('fay', ''), []);
     assert.equal(await openUploads(), 0);
   } finally {
     other.close();

@@ -1,7 +1,7 @@
 /**
- * A cut-off upload from the page resumes: the same file chosen again continues after the last whole
- * block the server kept, as the CLI's does. The cut is made by a proxy that stops passing the page's
- * bytes at a chosen point (no timing), then drops the connection.
+ * A cut-off upload from the page resumes: after a reload the page names what the server kept, and the
+ * same file chosen again continues after the last whole block, as the CLI's does. The cut is made by a
+ * proxy that stops passing the page's bytes at a chosen point (no timing), then drops that connection.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,12 +9,13 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newContext, signIn, skipWithoutChromium, startWebServer, type WebServer } from '../helpers/browser.js';
+import { launchBrowser, newContext, screenshot, signIn, skipWithoutChromium, startWebServer, type WebServer } from '../helpers/browser.js';
 import { startHoldingProxy } from '../helpers/holding-proxy.js';
 import { tempDir } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const skip = skipWithoutChromium();
+const MiB = 1024 * 1024;
 
 describe('web client resume', { skip }, () => {
   let web: WebServer;
@@ -36,43 +37,55 @@ describe('web client resume', { skip }, () => {
     await (await chooser).setFiles(path);
   }
 
-  test('the same file chosen again after a cut-off upload continues where the server is', async () => {
-    const content = randomBytes(24 * 1024 * 1024);
+  test('reloaded mid-upload, the page names the unfinished upload, and the same file chosen again continues it', async () => {
+    const content = randomBytes(50 * MiB);
     const local = join(folder.path, 'movie.bin');
     await writeFile(local, content);
-    const webPort = Number(new URL(web.url).port);
-    const proxy = await startHoldingProxy(webPort);
-    const viaProxy = `https://${proxy.address}`;
+    const proxy = await startHoldingProxy(Number(new URL(web.url).port));
+    try {
+      const context = await newContext(browser);
+      const page = await context.newPage();
+      await signIn(page, `https://${proxy.address}`, 'alice', 'alice-pass', true);
+      const held = proxy.holdAfter(13 * MiB); // only the WebSocket carries that much
+      await chooseFile(page, local);
+      await held;
+      const starts = () =>
+        web.server.logs.filter((l) => (l.msg === 'upload started' || l.msg === 'upload resumed') && l.name === 'movie.bin');
+      await waitFor(() => starts().length === 1, { what: 'the first upload started' });
+      proxy.cut(); // the connection drops mid-upload; the page and the proxy stay
+      await waitFor(() => web.server.logs.some((l) => l.msg === 'upload interrupted; partial data kept for a resume'), {
+        what: 'the server kept the cut-off upload',
+      });
 
-    const first = await newContext(browser);
-    const cut = await first.newPage();
-    await signIn(cut, viaProxy, 'alice', 'alice-pass', true);
-    const held = proxy.holdAfter(13 * 1024 * 1024); // only the WebSocket carries that much
-    await chooseFile(cut, local);
-    await held;
-    const starts = () =>
-      web.server.logs.filter((l) => (l.msg === 'upload started' || l.msg === 'upload resumed') && l.name === 'movie.bin');
-    await waitFor(() => starts().length === 1, { what: 'the first upload started' });
-    await proxy.close(); // the connection drops mid-upload
-    await waitFor(() => web.server.logs.some((l) => l.msg === 'disconnected' && l.conn === starts()[0]?.conn), {
-      what: 'the server saw the upload cut off',
-    });
-    await first.close();
+      await page.reload();
+      const unfinished = page.getByRole('list', { name: 'Unfinished uploads' });
+      const notice = unfinished.getByText(/^movie\.bin: .* of 50\.0 MiB received — choose the same file to continue\.$/);
+      await notice.waitFor();
+      const said = await notice.innerText();
+      await screenshot(page, 'desktop-unfinished-upload');
 
-    const second = await newContext(browser);
-    const page = await second.newPage();
-    await signIn(page, web.url, 'alice', 'alice-pass');
-    await chooseFile(page, local);
-    await page.getByRole('status').filter({ hasText: 'Uploaded 1 file.' }).waitFor();
-    const resumed = starts()[1];
-    assert.equal(resumed?.msg, 'upload resumed');
-    assert.ok(Number(resumed.offset) >= 4 * 1024 * 1024, `resumed at ${String(resumed.offset)}`);
-    assert.equal(Number(resumed.offset) % (4 * 1024 * 1024), 0);
+      await chooseFile(page, local);
+      await page.getByRole('status').filter({ hasText: 'Uploaded 1 file.' }).waitFor({ timeout: 300_000 }); // 50 MiB on a busy machine
+      const resumed = starts()[1];
+      assert.equal(resumed?.msg, 'upload resumed');
+      const offset = Number(resumed.offset);
+      assert.ok(offset >= 4 * MiB && offset % (4 * MiB) === 0, `resumed at ${offset}`);
+      assert.equal(said, `movie.bin: ${(offset / MiB).toFixed(1)} MiB of 50.0 MiB received — choose the same file to continue.`);
+      const bar = page.getByRole('progressbar', { name: 'Uploading movie.bin' });
+      assert.deepEqual(
+        [await bar.getAttribute('value'), await bar.getAttribute('max')],
+        Array(2).fill(String(50 * MiB)),
+        'progress reached 100 %',
+      );
+      assert.equal(await unfinished.count(), 0, 'nothing is left unfinished');
 
-    const started = page.waitForEvent('download');
-    await page.getByRole('link', { name: 'movie.bin', exact: true }).click();
-    assert.deepEqual(await readFile(await (await started).path()), content);
-    await second.close();
+      const started = page.waitForEvent('download');
+      await page.getByRole('link', { name: 'movie.bin', exact: true }).click();
+      assert.deepEqual(await readFile(await (await started).path()), content);
+      await context.close();
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { request } from 'node:https';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
@@ -165,5 +167,31 @@ test('--no-web starts no web client', async () => {
     assert.ok(!server.logs.some((l) => l.msg === 'web client listening'));
   } finally {
     await server.stop();
+  }
+});
+
+test('raw connections to the web port count against --max-per-address: past it they are closed unread', async () => {
+  const web = await startWebServer({ args: ['--max-per-address', '2'] });
+  const port = Number(new URL(web.url).port);
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => resolve(socket));
+      socket.on('error', reject);
+    });
+  const sockets: Socket[] = [];
+  try {
+    sockets.push(await open(), await open()); // idle: no TLS, no request
+    const third = await open();
+    sockets.push(third);
+    await once(third, 'close');
+    assert.ok(web.server.logs.some((l) => l.msg === 'web connection refused'));
+    sockets[0]?.destroy();
+    // Once the server has seen one go, a request fits again (its lpf exchange has a tally of its own).
+    await waitFor(async () => (await call(`${web.url}/api/me`).catch(() => undefined))?.status === 401, {
+      what: 'a slot is free again',
+    });
+  } finally {
+    for (const s of sockets) s.destroy();
+    await web.server.stop();
   }
 });

@@ -19,8 +19,10 @@ export const list = defineCommand({
   async run(ctx, message) {
     const path = normalizeRemotePath(message.path ?? '', { allowTop: true });
     const options = { checksums: message.long === true, recursive: message.recursive === true };
-    const entries = await ctx.server.storage.list(ctx.user, path, options);
-    ctx.log.info({ user: ctx.user, command: 'list', path, recursive: options.recursive, count: entries.length }, 'list');
+    const { storage } = ctx.server;
+    const entries = message.partial === true ? await storage.partials(ctx.user, path) : await storage.list(ctx.user, path, options);
+    const partial = message.partial === true;
+    ctx.log.info({ user: ctx.user, command: 'list', path, recursive: options.recursive, partial, count: entries.length }, 'list');
     const pages = paginateEntries(entries, LIST_PAGE_SIZE, LIST_PAGE_BYTES);
     for (const [i, page] of pages.entries()) {
       ctx.conn.send({ type: 'list_page', entries: page, done: i === pages.length - 1 });

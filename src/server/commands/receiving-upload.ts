@@ -111,10 +111,15 @@ export class ReceivingUpload {
     if (this.#over) return;
     this.#over = true;
     const resumable = this.#sink.resumable;
-    void (resumable ? this.#sink.suspend() : this.#sink.abort());
+    const settled = resumable ? this.#sink.suspend() : this.#sink.abort();
     void this.#reservation.release();
     const what = resumable ? 'upload interrupted; partial data kept for a resume' : 'upload interrupted; partial data removed';
-    this.#ctx.log.info({ user: this.#user, command: 'upload', name: this.#name, received: this.#received }, what);
+    const fields = { user: this.#user, command: 'upload', name: this.#name, received: this.#received };
+    // Said once it is true: from then on a resume, or a listing of unfinished uploads, finds the kept data.
+    void settled.then(
+      () => this.#ctx.log.info(fields, what),
+      (err: unknown) => this.#ctx.log.warn({ ...fields, err }, 'upload interrupted; its partial data could not be kept'),
+    );
   }
 
   /** Stores the upload while the connection goes on; its answer ('stored', or the error) is sent in its turn. */

@@ -2,9 +2,9 @@
  * Storage on the local file system. Layout under the root:
  *   files/<user>/<path>               committed files, in the user's folders
  *   meta/<user>/<path>                their checksum and block digests (see file-meta.ts), in a mirror tree
- *   partial/<user>/<id>.part, .blocks uploads in progress or cut off, <id>.copy/ copies being built (same file system: rename is atomic)
+ *   partial/<user>/<id>.part, .blocks, .name  uploads in progress or cut off, <id>.copy/ copies being built (same file system: rename is atomic)
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants as fsc, type Stats, type WriteStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,7 +20,8 @@ import type { ListOptions, RemovedUser, ResumeFrom, Storage, StoredFile, UploadR
 import { KeyedLimit } from '../../util/keyed-limit.js';
 import { deleteEntry, renameEntry } from './tree-changes.js';
 import { copyEntry } from './tree-copy.js';
-import { KeptPartials, sweepOld } from './partial-folder.js';
+import { KeptPartials, keptUploads, recordUpload, sweepOld } from './partial-folder.js';
+import { partialId } from './partial-id.js';
 import { makeFolders, removeTrees, resolveInside, walkTree, type TreeEntry } from './user-tree.js';
 
 /** Opens of one user's files in flight at once: half of libuv's default thread pool. */
@@ -141,6 +142,7 @@ export class DiskStorage implements Storage {
     const paths: UploadPaths = {
       data: join(partialDir, `${id}.part`),
       blocks: join(partialDir, `${id}.blocks`),
+      record: resumable ? join(partialDir, `${id}.name`) : undefined,
       finalDir: dirname(target.path),
       userRoot: this.#userRoot(user),
       finalPath: target.path,
@@ -150,6 +152,7 @@ export class DiskStorage implements Storage {
     this.#active.add(activeKey);
     try {
       const start = resumable ? await resumePoint(paths, request.size) : { offset: 0, digests: [] };
+      if (paths.record) await recordUpload(paths.record, name, request.size);
       return await DiskUpload.open(
         paths,
         resumable,
@@ -201,6 +204,12 @@ export class DiskStorage implements Storage {
     return copyEntry({ ...places, openForReading: (path) => this.#openForReading(user, path) }, from, to, maxBytes).finally(() =>
       this.#active.delete(id),
     );
+  }
+
+  partials(user: string, path: string): Promise<ListEntry[]> {
+    return keptUploads(join(this.#partialRoot, user), path, (id) => this.#active.has(`${user}/${id}`)).catch((err: unknown) => {
+      throw storageError(err, 'list your unfinished uploads');
+    });
   }
 
   sweepPartials(maxAgeMs: number): Promise<number> {
@@ -280,11 +289,6 @@ async function digestsOf(handle: FileHandle, length: number): Promise<Buffer[]> 
   const hasher = await hashFileStart(handle, length, new ContentHasher());
   if (length > 0) hasher.digest(); // closes a short last block
   return [...hasher.digests];
-}
-
-/** A partial upload's file name: the same name, size and sender key find the same partial. */
-function partialId(name: string, size: number, key: string): string {
-  return createHash('sha256').update(`${name}\0${size}\0${key}`).digest('hex').slice(0, 40);
 }
 
 /** The wire carries unsigned milliseconds: a file dated before 1970 shows as 1970. */

@@ -18,6 +18,8 @@ export interface UploadPaths extends PartialFiles {
   /** The user's top folder: made again at commit if it was removed by hand meanwhile. */
   userRoot: string;
   metaPath: string;
+  /** A keyed upload's `<id>.name`, which names it in a listing of kept uploads; removed with its data. */
+  record: string | undefined;
 }
 
 export class DiskUpload implements UploadSink {
@@ -93,7 +95,7 @@ export class DiskUpload implements UploadSink {
       // cache, and a record that is missing is only a miss (the checksum is computed again when asked).
       await writeMeta(metaPath, { size: info.size, mtimeMs: info.mtimeMs, ...checksum }).catch(() => {});
       this.#done = true;
-      if (this.resumable) await rm(blocks, { force: true });
+      if (this.resumable) await Promise.all(present([blocks, this.#paths.record]).map((p) => rm(p, { force: true })));
       this.#release();
       return { replaced: previous?.isFile() ? previous.size : 0 };
     } catch (err) {
@@ -115,7 +117,12 @@ export class DiskUpload implements UploadSink {
     if (this.#done) return;
     this.#done = true;
     this.#files.destroy();
-    await Promise.all([this.#paths.data, this.#paths.blocks].map((p) => rm(p, { force: true }).catch(() => {})));
+    const { data, blocks, record } = this.#paths;
+    await Promise.all(present([data, blocks, record]).map((p) => rm(p, { force: true }).catch(() => {})));
     this.#release();
   }
+}
+
+function present(paths: (string | undefined)[]): string[] {
+  return paths.filter((p) => p !== undefined);
 }

@@ -1,13 +1,46 @@
 /**
- * Scans of `partial/<user>/`: what its kept partial uploads hold (charged to the quota) and the sweep of
- * those nobody resumed in time. An entry is `<id>.part`, `<id>.blocks` or a copy's `<id>.copy/` folder.
+ * Scans of `partial/<user>/`: what its kept partial uploads hold (charged to the quota), which they are,
+ * and the sweep of those nobody resumed in time. An entry is `<id>.part`, `<id>.blocks`, `<id>.name` (a
+ * keyed upload's path and size, so it can be listed) or a copy's `<id>.copy/` folder.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { remoteBaseName, remoteParent, type ListEntry } from '../../protocol/index.js';
+import { keptLength } from '../../util/partial-file.js';
 
 /** The id an entry of a partial folder belongs to. */
 function idOf(entry: string): string {
-  return entry.replace(/\.(part|blocks)$/, '');
+  return entry.replace(/\.(part|blocks|name)$/, '');
+}
+
+/** Records what a keyed upload is for in `file` (its `<id>.name`), so that a listing can name it. */
+export function recordUpload(file: string, path: string, size: number): Promise<void> {
+  return writeFile(file, JSON.stringify({ path, size }), { mode: 0o600 });
+}
+
+/** The kept uploads in `dir` (one user's partial folder), but those `active`, whose file would go in the folder `folder`. */
+export async function keptUploads(dir: string, folder: string, active: (id: string) => boolean): Promise<ListEntry[]> {
+  const entries: ListEntry[] = [];
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    const id = idOf(entry);
+    if (!entry.endsWith('.name') || active(id)) continue;
+    const record = parseRecord(await readFile(join(dir, entry), 'utf8').catch(() => ''));
+    if (!record || remoteParent(record.path) !== folder) continue;
+    const data = await stat(join(dir, `${id}.part`)).catch(() => undefined);
+    if (!data) continue; // committed or dropped meanwhile
+    const received = await keptLength({ data: join(dir, `${id}.part`), blocks: join(dir, `${id}.blocks`) }, record.size);
+    entries.push({ name: remoteBaseName(record.path), size: record.size, mtime: Math.floor(data.mtimeMs), received });
+  }
+  return entries;
+}
+
+function parseRecord(text: string): { path: string; size: number } | undefined {
+  try {
+    const { path, size } = JSON.parse(text) as { path: unknown; size: unknown };
+    return typeof path === 'string' && typeof size === 'number' ? { path, size } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -96,6 +96,12 @@ export interface Storage {
    * being written now (their reservation covers them) nor the kept one that `resuming` would continue.
    */
   keptPartialBytes(user: string, resuming?: { path: string; request: UploadRequest }): Promise<number>;
+  /**
+   * The cut-off uploads kept for a resume whose file would go in the folder `path` (keyed uploads only), each
+   * named as in the folder, with the whole file's `size`, the bytes kept in `received` (whole blocks) and the
+   * time it last grew in `mtime`.
+   */
+  partials(user: string, path: string): Promise<ListEntry[]>;
   /** Removes partial uploads untouched for longer than `maxAgeMs`; resolves with how many. */
   sweepPartials(maxAgeMs: number): Promise<number>;
   /**

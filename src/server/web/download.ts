@@ -2,13 +2,16 @@
  * GET /api/file?path=NAME: a stored file as a plain HTTP download, so the browser's own download
  * manager can pause and resume it: Range and If-Range, a strong ETag (size and modification time),
  * always an attachment, and never a document of this origin (nosniff, CSP sandbox). The bytes come
- * from the protocol's own `stat` and `download` commands, through a LocalExchange.
+ * from the protocol's own `stat` and `download` commands, through a LocalExchange. A folder's path
+ * gives the folder as a zip (zip-download.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LpfError } from '../../errors.js';
 import { BLOCK_SIZE } from '../../protocol/index.js';
 import { sessionExchange, type WebAuth } from './auth-routes.js';
+import { attachment } from './http.js';
 import type { LocalExchange } from './local-exchange.js';
+import { serveZip } from './zip-download.js';
 
 interface ByteRange {
   start: number;
@@ -20,7 +23,7 @@ export async function serveDownload(auth: WebAuth, req: IncomingMessage, res: Se
   const { exchange } = await sessionExchange(auth, req);
   try {
     const { entry } = await exchange.request({ type: 'stat', path }, 'entry');
-    if (entry.dir) throw new LpfError('LPF_ERR_IS_FOLDER', `${path} is a folder`);
+    if (entry.dir) return await serveZip(exchange, req, res, entry.name);
     const etag = `"${entry.size.toString(36)}-${entry.mtime.toString(36)}"`;
     const range = wantedRange(req, etag, entry.size);
     if (range === 'unsatisfiable') {
@@ -50,7 +53,7 @@ function fileHeaders(path: string, etag: string, size: number, start: number, en
   const headers: Record<string, string> = {
     'Content-Type': 'application/octet-stream',
     'Content-Length': String(Math.max(0, end - start + 1)),
-    'Content-Disposition': `attachment; filename="${asciiName(name)}"; filename*=UTF-8''${encodeURIComponent(name)}`,
+    'Content-Disposition': attachment(name),
     'Content-Security-Policy': "sandbox; default-src 'none'",
     'Accept-Ranges': 'bytes',
     ETag: etag,
@@ -58,11 +61,6 @@ function fileHeaders(path: string, etag: string, size: number, start: number, en
   };
   if (partial) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
   return headers;
-}
-
-/** A name safe inside a quoted header value: the UTF-8 form goes in filename*. */
-function asciiName(name: string): string {
-  return name.replace(/[^\x20-\x7e]|["\\]/g, '_');
 }
 
 /** The one range asked for (several ranges, or an If-Range that no longer matches: the whole file). */

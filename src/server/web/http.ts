@@ -106,3 +106,8 @@ export function sameOrigin(req: IncomingMessage, tls: boolean): boolean {
 export function csrfTokenOf(sessionToken: string): string {
   return createHash('sha256').update('lpf-web-csrf\0').update(sessionToken).digest('base64url');
 }
+
+/** A Content-Disposition that makes `name` a download: an ASCII stand-in in filename, the UTF-8 name in filename*. */
+export function attachment(name: string): string {
+  return `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}

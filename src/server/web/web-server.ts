@@ -6,11 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { LpfError } from '../../errors.js';
+import { ConnectionLimiter, type ConnectionLimits } from '../limits/connection-limiter.js';
 import type { Logger } from '../logger.js';
 import type { TlsIdentity } from '../tls/certificate.js';
 import { peerOf, sessionToken, signIn, signOut, whoAmI, type WebAuth } from './auth-routes.js';
@@ -30,6 +31,8 @@ export interface WebOptions {
   assets: string;
   attach: Attach;
   log: Logger;
+  /** --max-connections and --max-per-address, which bound the raw HTTP connections too (a tally of their own). */
+  limits: ConnectionLimits;
 }
 
 const ASSETS: Record<string, [file: string, type: string]> = {
@@ -44,15 +47,18 @@ export class WebServer {
   readonly #sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_SOCKET_MESSAGE });
   readonly #auth: WebAuth;
   readonly #assets = new Map<string, Buffer>();
+  readonly #raw: ConnectionLimiter;
 
   constructor(options: WebOptions) {
     this.#options = options;
+    this.#raw = new ConnectionLimiter(options.limits);
     this.#auth = { attach: options.attach, tls: options.tls !== undefined };
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     const timeouts = { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 };
     this.#server = options.tls
       ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, handler)
       : createHttpServer(timeouts, handler);
+    this.#server.on('connection', (socket: Socket) => this.#count(socket));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
   }
 
@@ -74,6 +80,22 @@ export class WebServer {
   /** Cuts every HTTP connection still open (a keep-alive one busy at close() would hold it forever). */
   closeAll(): void {
     this.#server.closeAllConnections();
+  }
+
+  /**
+   * Every TCP connection to the web port, before TLS and HTTP, counts against the connection caps in a
+   * tally of its own: the lpf connections its requests become are counted by attach() as any client's, and
+   * a browser's idle keep-alive connections must not take the slots its WebSocket needs. Past a cap the
+   * socket is closed at once (nothing was read from it yet, so there is no channel to say why).
+   */
+  #count(socket: Socket): void {
+    const address = socket.remoteAddress ?? 'unknown';
+    const refusal = this.#raw.open(address);
+    socket.once('close', () => this.#raw.release(address));
+    if (refusal) {
+      this.#options.log.warn({ address, reason: refusal }, 'web connection refused');
+      socket.destroy();
+    }
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

@@ -6,7 +6,6 @@
  * the sweep can tell an abandoned multipart upload from a live one. The record is rewritten after each
  * part, so its LastModified says when the upload last made progress.
  */
-import { createHash } from 'node:crypto';
 import { DIGEST_BYTES } from '../../../protocol/index.js';
 import type { Bucket } from './bucket.js';
 import type { KeySpace } from './s3-store.js';
@@ -34,11 +33,6 @@ export interface FoundPartial {
   id: string;
   mtime: number;
   record: PartialRecord | undefined;
-}
-
-/** A keyed upload's record id: the same name, size and sender key find the same record. */
-export function partialId(path: string, size: number, key: string): string {
-  return createHash('sha256').update(`${path}\0${size}\0${key}`).digest('hex').slice(0, 40);
 }
 
 /** The bytes a record's completed parts hold. */

@@ -5,14 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LpfError } from '../../../errors.js';
-import { BLOCK_SIZE, ContentHasher, remoteBaseName, type ListEntry } from '../../../protocol/index.js';
+import { BLOCK_SIZE, ContentHasher, remoteBaseName, remoteParent, type ListEntry } from '../../../protocol/index.js';
 import { isAFolder, notFound } from '../disk-errors.js';
 import type { ListOptions, RemovedUser, ResumeFrom, Storage, StoredFile, UploadRequest, UploadSink } from '../storage.js';
 import { notAFolder } from '../user-tree.js';
 import { Bucket, type ObjectInfo } from './bucket.js';
 import { copyEntry, deleteEntry, renameEntry } from './s3-moves.js';
 import { recordedChecksum } from './s3-meta.js';
-import { keptBytes, partialId, PartialStore } from './s3-partials.js';
+import { keptBytes, PartialStore } from './s3-partials.js';
+import { partialId } from '../partial-id.js';
 import { removeOwner } from './s3-owner.js';
 import { beginUpload, resumableRecord, sweepUploads } from './s3-resume.js';
 import { S3Reader } from './s3-reader.js';
@@ -188,6 +189,17 @@ export class S3Storage implements Storage {
         bytes += keptBytes(found.record);
       }
       return bytes;
+    });
+  }
+
+  partials(user: string, path: string): Promise<ListEntry[]> {
+    return this.#guard('list your unfinished uploads', async () => {
+      const entries: ListEntry[] = [];
+      for (const { id, record, mtime } of await this.#partials.list(user, true)) {
+        if (!record || remoteParent(record.path) !== path || this.#active.has(`${user}/${id}`)) continue;
+        entries.push({ name: remoteBaseName(record.path), size: record.size, mtime, received: keptBytes(record) });
+      }
+      return entries;
     });
   }
 
