@@ -16,7 +16,7 @@ import { VERSION } from '../version.js';
 import { AnswerQueue } from './answers.js';
 import { runCommand, type Command, type CommandContext, type CommandType, type Login } from './commands/command.js';
 import { COMMANDS, isCommand } from './commands/index.js';
-import { idle, loggedIn, loginOf, receiving, type State } from './connection-state.js';
+import { idle, loggedIn, loginOf, receiving, serverWorks, type State } from './connection-state.js';
 import type { Logger } from './logger.js';
 import { noteReceived } from './reclaim.js';
 import type { ServerContext } from './server-context.js';
@@ -67,11 +67,8 @@ export class ClientConnection {
     const { loginTimeoutMs, idleTimeoutMs } = server.limits;
     socket.setTimeout(idleTimeoutMs);
     socket.on('timeout', () => {
-      // The peer's silence while the server works on its command (a password hash on a busy machine) is not
-      // idleness, unless the server waits on the peer to read; the timer runs again (it fires once per silence).
-      // Nor is it while an upload's data is held for its storage (parts in flight, the S3 part budget spent).
-      const serverWorks = this.#state.kind === 'busy' || (this.#state.kind === 'upload' && this.#state.upload.waitingForStorage);
-      if (serverWorks && socket.writableLength === 0) return void socket.setTimeout(idleTimeoutMs);
+      // Not while the server works (unless it waits on the peer to read); the timer runs again (it fires once per silence).
+      if (serverWorks(this.#state) && socket.writableLength === 0) return void socket.setTimeout(idleTimeoutMs);
       this.#fail(new LpfError('LPF_ERR_TIMEOUT', `no traffic for ${idleTimeoutMs / 1000} s; closing the connection`));
     });
     this.#loginTimer = setTimeout(() => {

@@ -43,3 +43,11 @@ export function receiving(state: State, upload: ReceivingUpload): State {
   assert.ok(state.kind === 'busy' && state.login, `an upload started in state ${state.kind}`);
   return { kind: 'upload', login: state.login, upload, draining: state.draining };
 }
+
+/**
+ * The server works for the connection (a command runs, or an upload's data is held for its storage:
+ * parts in flight, the S3 part budget spent): the peer's silence meanwhile is not idleness.
+ */
+export function serverWorks(state: State): boolean {
+  return state.kind === 'busy' || (state.kind === 'upload' && state.upload.waitingForStorage);
+}
