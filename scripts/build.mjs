@@ -1,6 +1,6 @@
 // Bundles each CLI into one ES module so that a command starts with a single
 // file read (start-up time matters when a script runs lpf once per file).
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const shared = {
@@ -29,6 +29,8 @@ const web = {
   logLevel: 'warning',
 };
 
+// Chunk names carry a content hash: those of earlier builds would pile up.
+await rm('dist/chunks', { recursive: true, force: true });
 await mkdir('dist/web', { recursive: true });
 await Promise.all([
   build({ ...shared, entryPoints: ['src/cli/lpf.ts'], outfile: 'dist/lpf.js' }),

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LpfError, toLpfError } from '../errors.js';
 import { createLogger, type Logger, type LogLevel } from '../server/logger.js';
 import { LpfServer } from '../server/server.js';
-import { DEFAULT_WEB_PORT, WebServer } from '../server/web/web-server.js';
+import type { WebServer } from '../server/web/web-server.js';
 import { loadTlsIdentity, type TlsIdentity } from '../server/tls/certificate.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits/limits.js';
@@ -17,6 +17,7 @@ import { runUsers, USERS_FLAGS, USERS_HELP } from './users-command.js';
 import { MIGRATE_FLAGS, MIGRATE_HELP, runMigrate } from './migrate-command.js';
 
 export const DEFAULT_PORT = 20215;
+export const DEFAULT_WEB_PORT = 20216;
 
 const HELP = `lpf-server ${VERSION}: serve files to lpf clients
 
@@ -216,7 +217,7 @@ async function serve({ settings, root }: { settings: ServerSettings; root: strin
   stopOnSignals(server, web, log, graceMs);
 }
 
-/** The web client, on --web-port with the server's TLS identity; its URL goes to the log. */
+/** The web client, on --web-port with the server's TLS identity (its code is loaded only then); its URL goes to the log. */
 async function startWeb(
   settings: ServerSettings,
   server: LpfServer,
@@ -229,6 +230,7 @@ async function startWeb(
   const host = settings.text('host')?.value;
   // Beside the bundle: dist/lpf-server.js serves dist/web/.
   const assets = fileURLToPath(new URL('web/', import.meta.url));
+  const { WebServer } = await import('../server/web/web-server.js');
   const web = new WebServer({ host, port, tls, assets, attach: (peer) => server.attach(peer), log, limits });
   const address = await web.listen();
   const shown =

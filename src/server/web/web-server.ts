@@ -21,8 +21,6 @@ import type { Attach } from './local-exchange.js';
 import { bridgeSocket, MAX_SOCKET_MESSAGE } from './socket-bridge.js';
 import { listenOn } from '../listen.js';
 
-export const DEFAULT_WEB_PORT = 20216;
-
 export interface WebOptions {
   host: string | undefined;
   port: number;
