@@ -148,6 +148,7 @@ async function sendFileRange(
   };
   let done = start;
   const sent = await sendRange(ctx.conn, reader, start, size, {
+    spareWhenSpent: true,
     onChunk: (chunk) => {
       // The server may refuse mid-way (disk full): stop sending and report its reason.
       if (ctx.interrupted) return false;

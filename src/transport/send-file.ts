@@ -9,8 +9,9 @@ import type { PositionalReader } from '../util/positional-reader.js';
 import type { Connection } from './connection.js';
 
 /**
- * 16 MiB of file data in flight at most over plain TCP, across every transfer of the process: a
- * buffer is back as soon as the kernel has taken its data, so a few are enough for many clients.
+ * 16 MiB of file data in flight over plain TCP, across every transfer of the process: a buffer is
+ * back as soon as the kernel has taken its data, so a few are enough for many clients (a sender with
+ * spareWhenSpent takes one more of its own while they are all out).
  */
 export const sharedPool = new BufferPool(DEFAULT_CHUNK_SIZE, 16);
 
@@ -32,6 +33,15 @@ export interface SendRangeOptions {
   /** Called with each chunk before it is sent (hashing), and may return false to stop (the peer answered early). */
   onChunk(chunk: Buffer): boolean;
   pool?: BufferPool;
+  /**
+   * With the pool spent, read into a spare buffer rather than wait for one to come back. A buffer comes
+   * back only once its receiver reads it, and a receiver may hold one connection until another moves on:
+   * a server whose S3 part budget is spent holds the uploads that wait for it until those holding it
+   * receive the rest of their parts (part-budget.ts). When the connections stopped so hold every buffer
+   * of the pool, the ones the server waits on would wait for them too, for good (issue 13). For the
+   * client's uploads, each of which may have to go on while others stand still.
+   */
+  spareWhenSpent?: boolean;
 }
 
 /**
@@ -68,7 +78,7 @@ export async function sendRange(
   let next: Promise<{ buffer: Buffer; bytesRead: number }> | undefined;
   try {
     while (position < end) {
-      const { buffer, bytesRead } = await (next ?? readInto(await pool.take(), position));
+      const { buffer, bytesRead } = await (next ?? readInto(options.spareWhenSpent ? pool.takeOrSpare() : await pool.take(), position));
       next = undefined;
       let handed = false;
       try {

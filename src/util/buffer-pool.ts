@@ -10,6 +10,8 @@ export class BufferPool {
   readonly #max: number;
   readonly #free: Buffer[] = [];
   readonly #waiting: ((buffer: Buffer) => void)[] = [];
+  /** The buffers of the pool, as against the spares of takeOrSpare (which give() lets go). */
+  readonly #own = new WeakSet<Buffer>();
   #allocated = 0;
 
   /** `max` buffers of `size` bytes at most, allocated on demand. */
@@ -35,11 +37,22 @@ export class BufferPool {
     if (free) return free;
     if (this.#allocated >= this.#max) return undefined;
     this.#allocated++;
-    return Buffer.allocUnsafe(this.size);
+    const buffer = Buffer.allocUnsafe(this.size);
+    this.#own.add(buffer);
+    return buffer;
   }
 
-  /** Returns a buffer taken from this pool; its content may be overwritten at once. */
+  /**
+   * A buffer at once: a free one of the pool, else a spare of the same size that is not kept when given
+   * back (memory then grows with the takers that found the pool spent, one buffer each at a time).
+   */
+  takeOrSpare(): Buffer {
+    return this.takeNow() ?? Buffer.allocUnsafe(this.size);
+  }
+
+  /** Returns a buffer taken from this pool (a spare is let go); its content may be overwritten at once. */
   give(buffer: Buffer): void {
+    if (!this.#own.has(buffer)) return; // a spare: the garbage collector has it
     const waiter = this.#waiting.shift();
     if (waiter) waiter(buffer);
     else this.#free.push(buffer);

@@ -79,3 +79,20 @@ test('stopping early (the peer answered) gives back the buffer read ahead', asyn
   takeAll();
   assert.ok(pool.takeNow() && pool.takeNow(), 'both buffers are free again');
 });
+
+test('with spareWhenSpent, a transfer goes on while stalled ones hold every buffer of the pool; the spares are not kept', async () => {
+  const pool = new BufferPool(1024, 2);
+  // A receiver that reads nothing: the writes of these two transfers are never taken, so their buffers never come back.
+  const stalled = { encrypted: false, closed: false, sendData: () => false, drained: () => new Promise<void>(() => {}) };
+  const stalledConn = stalled as unknown as Connection;
+  for (let i = 0; i < 2; i++) void sendRange(stalledConn, reader(), 0, 4096, { onChunk: () => true, pool });
+  await Promise.resolve();
+  assert.equal(pool.takeNow(), undefined, 'the stalled transfers hold the whole pool');
+  const { conn, sent, takeAll } = slowConnection();
+  const size = 5 * 1024 + 3;
+  assert.equal(await sendRange(conn, reader(), 0, size, { onChunk: () => true, pool, spareWhenSpent: true }), size);
+  assert.equal(Buffer.concat(sent).length, size);
+  takeAll();
+  assert.equal(pool.allocated, 2);
+  assert.equal(pool.takeNow(), undefined, 'a spare given back does not join the pool');
+});

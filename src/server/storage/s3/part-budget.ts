@@ -4,16 +4,15 @@
  * it the bound would be per upload (two parts and a chunk), so 200 concurrent large uploads could hold
  * 200 × 16 MiB. An upload that finds the budget spent waits its turn (first come, first served, so a
  * large part is not passed over for ever by small ones), and its connection is held meanwhile: no data
- * is dropped. It cannot deadlock: what holds the budget is a part being filled by its client's data,
- * being sent to the store, or being committed, and each of those ends without waiting for the budget.
+ * is dropped. The server cannot deadlock on it: what holds the budget is a part being filled by its
+ * client's data, being sent to the store, or being committed, and each of those ends without waiting for
+ * the budget. The first does wait for its client, though: a client must not make the upload that holds a
+ * buffer wait for one it holds up (the clients of one process once did, through their shared pool of send
+ * buffers: spareWhenSpent in send-file.ts), and one that stops sending keeps its buffer until the idle timeout.
  */
 
-/**
- * The default budget: none that binds. 64 MiB (8 parts of 8 MiB) was the aim, but with it 200 concurrent
- * uploads of two parts through one server stalled for good on the bench (all idle, 191 connections held);
- * until that is understood and tested, a server only bounds its part buffers when given a budget.
- */
-export const DEFAULT_PART_BUDGET = Number.MAX_SAFE_INTEGER;
+/** The default budget: 8 parts of 8 MiB (measured in docs/SCALING.md, "Memory"). */
+export const DEFAULT_PART_BUDGET = 64 * 1024 * 1024;
 
 interface Waiter {
   bytes: number;

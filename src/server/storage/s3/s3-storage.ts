@@ -33,7 +33,7 @@ export class S3Storage implements Storage {
   /** The memory all uploads of this server may hold in part buffers together. */
   readonly #budget: PartBudget;
 
-  /** `partBudget`: bytes of part buffers all uploads may hold at once (part-budget.ts; none by default). */
+  /** `partBudget`: bytes of part buffers all uploads may hold at once (part-budget.ts; 64 MiB by default). */
   constructor(location: S3Location, options: { partBudget?: number } = {}) {
     this.#budget = new PartBudget(options.partBudget);
     const bucket = new Bucket(makeClient(location), location.bucket);
