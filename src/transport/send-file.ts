@@ -11,7 +11,7 @@ import type { Connection } from './connection.js';
 /**
  * 16 MiB of file data in flight over plain TCP, across every transfer of the process: a buffer is
  * back as soon as the kernel has taken its data, so a few are enough for many clients (a sender with
- * spareWhenSpent takes one more of its own while they are all out).
+ * spareWhenSpent makes spares of its own while they are all out, and reuses them).
  */
 export const sharedPool = new BufferPool(DEFAULT_CHUNK_SIZE, 16);
 
@@ -59,11 +59,21 @@ export async function sendRange(
 ): Promise<number> {
   const pool = options.pool ?? sharedPool;
   const frame = dataFrameSize(conn, pool.size);
+  // This transfer's own spares (spareWhenSpent), made when the pool is spent and reused, never given to the pool.
+  const spares = new Set<Buffer>();
+  const freeSpares: Buffer[] = [];
+  const take = async (): Promise<Buffer> => {
+    if (!options.spareWhenSpent) return pool.take();
+    const buffer = pool.takeNow() ?? freeSpares.pop() ?? Buffer.allocUnsafe(pool.size);
+    if (!pool.owns(buffer)) spares.add(buffer);
+    return buffer;
+  };
+  const giveBack = (buffer: Buffer) => (spares.has(buffer) ? freeSpares.push(buffer) : pool.give(buffer));
   const readInto = async (buffer: Buffer, position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
     try {
       return { buffer, bytesRead: await reader.read(buffer, position, Math.min(pool.size, end - position)) };
     } catch (err) {
-      pool.give(buffer);
+      giveBack(buffer);
       throw err;
     }
   };
@@ -78,7 +88,7 @@ export async function sendRange(
   let next: Promise<{ buffer: Buffer; bytesRead: number }> | undefined;
   try {
     while (position < end) {
-      const { buffer, bytesRead } = await (next ?? readInto(options.spareWhenSpent ? pool.takeOrSpare() : await pool.take(), position));
+      const { buffer, bytesRead } = await (next ?? readInto(await take(), position));
       next = undefined;
       let handed = false;
       try {
@@ -92,17 +102,17 @@ export async function sendRange(
         for (let at = 0; at < chunk.length; at += frame) {
           const last = at + frame >= chunk.length;
           const piece = at === 0 && last ? chunk : chunk.subarray(at, at + frame);
-          if (!conn.sendData(piece, last ? () => pool.give(buffer) : undefined)) await conn.drained();
+          if (!conn.sendData(piece, last ? () => giveBack(buffer) : undefined)) await conn.drained();
         }
       } finally {
-        if (!handed) pool.give(buffer);
+        if (!handed) giveBack(buffer);
       }
     }
   } finally {
     // A read started ahead and never sent gives its buffer back.
     if (next)
       void next.then(
-        ({ buffer }) => pool.give(buffer),
+        ({ buffer }) => giveBack(buffer),
         () => {},
       );
   }

@@ -10,7 +10,7 @@ export class BufferPool {
   readonly #max: number;
   readonly #free: Buffer[] = [];
   readonly #waiting: ((buffer: Buffer) => void)[] = [];
-  /** The buffers of the pool, as against the spares of takeOrSpare (which give() lets go). */
+  /** The buffers of the pool, as against those its takers made for themselves. */
   readonly #own = new WeakSet<Buffer>();
   #allocated = 0;
 
@@ -42,17 +42,14 @@ export class BufferPool {
     return buffer;
   }
 
-  /**
-   * A buffer at once: a free one of the pool, else a spare of the same size that is not kept when given
-   * back (memory then grows with the takers that found the pool spent, one buffer each at a time).
-   */
-  takeOrSpare(): Buffer {
-    return this.takeNow() ?? Buffer.allocUnsafe(this.size);
+  /** Whether `buffer` is one of this pool's (not a buffer its taker made for itself). */
+  owns(buffer: Buffer): boolean {
+    return this.#own.has(buffer);
   }
 
-  /** Returns a buffer taken from this pool (a spare is let go); its content may be overwritten at once. */
+  /** Returns a buffer taken from this pool; its content may be overwritten at once. */
   give(buffer: Buffer): void {
-    if (!this.#own.has(buffer)) return; // a spare: the garbage collector has it
+    if (!this.#own.has(buffer)) return; // not the pool's: never handed out by it
     const waiter = this.#waiting.shift();
     if (waiter) waiter(buffer);
     else this.#free.push(buffer);
