@@ -59,16 +59,7 @@ export async function sendRange(
 ): Promise<number> {
   const pool = options.pool ?? sharedPool;
   const frame = dataFrameSize(conn, pool.size);
-  // This transfer's own spares (spareWhenSpent), made when the pool is spent and reused, never given to the pool.
-  const spares = new Set<Buffer>();
-  const freeSpares: Buffer[] = [];
-  const take = async (): Promise<Buffer> => {
-    if (!options.spareWhenSpent) return pool.take();
-    const buffer = pool.takeNow() ?? freeSpares.pop() ?? Buffer.allocUnsafe(pool.size);
-    if (!pool.owns(buffer)) spares.add(buffer);
-    return buffer;
-  };
-  const giveBack = (buffer: Buffer) => (spares.has(buffer) ? freeSpares.push(buffer) : pool.give(buffer));
+  const { take, giveBack } = bufferSource(pool, options.spareWhenSpent === true);
   const readInto = async (buffer: Buffer, position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
     try {
       return { buffer, bytesRead: await reader.read(buffer, position, Math.min(pool.size, end - position)) };
@@ -117,4 +108,23 @@ export async function sendRange(
       );
   }
   return position;
+}
+
+/**
+ * Where one transfer takes its buffers: the pool, waiting for one to come back; or, with `spares`, the
+ * pool when it has one free, else this transfer's own spares, made when the pool is spent and reused
+ * (never given to the pool).
+ */
+function bufferSource(pool: BufferPool, spares: boolean): { take: () => Promise<Buffer>; giveBack: (buffer: Buffer) => void } {
+  const own = new Set<Buffer>();
+  const free: Buffer[] = [];
+  return {
+    take: async () => {
+      if (!spares) return pool.take();
+      const buffer = pool.takeNow() ?? free.pop() ?? Buffer.allocUnsafe(pool.size);
+      if (!pool.owns(buffer)) own.add(buffer);
+      return buffer;
+    },
+    giveBack: (buffer) => (own.has(buffer) ? void free.push(buffer) : pool.give(buffer)),
+  };
 }
