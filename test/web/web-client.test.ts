@@ -235,6 +235,8 @@ describe('web client', { skip }, () => {
 
     await page.getByRole('button', { name: 'Move note.txt' }).click();
     const destination = page.getByLabel('Destination folder');
+    // The dialog opens once the folders are listed: wait for it (allInnerTexts does not wait).
+    await destination.locator('option').first().waitFor({ state: 'attached' });
     assert.deepEqual(await destination.locator('option').allInnerTexts(), ['Docs', 'Archive'].sort());
     await destination.selectOption('Archive');
     await page.getByRole('dialog').getByRole('button', { name: 'Move' }).click();
@@ -244,6 +246,7 @@ describe('web client', { skip }, () => {
 
     // A folder is offered neither itself nor the folder it is in; the keyboard alone picks and confirms.
     await page.getByRole('button', { name: 'Move Archive' }).click();
+    await destination.locator('option').first().waitFor({ state: 'attached' });
     assert.deepEqual(await destination.locator('option').allInnerTexts(), ['Docs']);
     await destination.focus();
     await page.keyboard.press('Tab'); // Cancel
