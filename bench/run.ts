@@ -19,7 +19,8 @@ import { makeCert } from './lib/cert.js';
 import type { CaseName, Context, Options } from './lib/context.js';
 import { makeWorkspace, removeWorkspace } from './lib/files.js';
 import { Deadline, installExitHandlers, killAll } from './lib/proc.js';
-import { Report, fmt, renderTable } from './lib/report.js';
+import { Report, renderTable } from './lib/report.js';
+import { targets } from './lib/targets.js';
 import { REPO, assertBuilt, lpfFeatures, setLpfConfigHome, setLpfFeatures, type LpfSecurity } from './lib/servers.js';
 import { MiB } from './lib/stats.js';
 import { sshdMissing, startSshd, type Sshd } from './peers/sshd.js';
@@ -100,95 +101,6 @@ function parseOptions(argv: string[]): Options | undefined {
     maxMinutes: int('max-minutes', values['max-minutes'], quick ? 5 : 60, 1, 24 * 60),
     keep: values.keep === true,
   };
-}
-
-interface Target {
-  target: string;
-  measured: string;
-  /** undefined when it could not be measured in this run. */
-  met: boolean | undefined;
-}
-
-/** The issue's targets, read off this run's figures: information, not a verdict on the run. */
-function targets(report: Report, options: Options): Target[] {
-  const out: Target[] = [];
-  const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
-  const atLeast = (target: string, value: number | undefined, min: number, extra = '') =>
-    out.push({
-      target,
-      measured: value === undefined ? 'not measured' : `${value.toFixed(2)}×${extra}`,
-      met: value === undefined ? undefined : value >= min,
-    });
-  const label = options.bigBytes >= 1024 * MiB ? `${options.bigBytes / (1024 * MiB)} GiB` : `${options.bigBytes / MiB} MiB`;
-  for (const dir of ['upload', 'download']) {
-    const plain = `${dir} ${label}, plain TCP`;
-    const enc = `${dir} ${label}, encrypted (TLS, SSH)`;
-    const lpf = report.median('bigFile', plain, 'lpf CLI, plain TCP');
-    atLeast(`${plain}: lpf ≥ 1.5× vsftpd+curl`, ratio(lpf, report.median('bigFile', plain, 'vsftpd + curl')), 1.5);
-    const slower = ratio(report.median('bigFile', plain, 'raw Node TCP pipe'), lpf);
-    out.push({
-      target: `${plain}: lpf's time ≤ 1.25× the raw Node pipe's`,
-      measured: slower === undefined ? 'not measured' : `${slower.toFixed(2)}×`,
-      met: slower === undefined ? undefined : slower <= 1.25,
-    });
-    const lpfTls = report.median('bigFile', enc, 'lpf CLI, TLS');
-    atLeast(`${dir} ${label}, TLS: lpf ≥ 2× vsftpd+curl TLS`, ratio(lpfTls, report.median('bigFile', enc, 'vsftpd + curl, TLS')), 2);
-    atLeast(
-      `${dir} ${label}, TLS: lpf ≥ 1.5× sftp (default cipher)`,
-      ratio(lpfTls, report.median('bigFile', enc, 'sftp (default cipher)')),
-      1.5,
-    );
-    for (const server of ['lpf-server, plain TCP', 'lpf-server, TLS']) {
-      const row = report
-        .get('memory')
-        ?.rows.find((r) => r.measurement === `during the ${label} ${dir}s` && r.tool === server && r.status === 'ok');
-      out.push({
-        target: `${server} peak RSS ≤ 64 MiB during the ${label} ${dir}s`,
-        measured: row ? `${fmt(row.max)} MiB at most` : 'not measured',
-        met: row?.max === undefined ? undefined : row.max <= 64,
-      });
-    }
-  }
-  const n = options.clients;
-  for (const how of ['plain TCP', 'TLS']) {
-    const row = report
-      .get('memory')
-      ?.rows.find((r) => r.measurement === `under ${n} clients (rounds), ${how}` && r.tool === `lpf-server, ${how}` && r.status === 'ok');
-    out.push({
-      target: `lpf-server, ${how}, peak RSS ≤ 256 MiB with 1000 clients (this run: ${n})`,
-      measured: row ? `${fmt(row.max)} MiB at most` : 'not measured',
-      met: row?.max === undefined ? undefined : row.max <= 256,
-    });
-    const agg = report
-      .get('manyClients')
-      ?.rows.find(
-        (r) => r.measurement === `aggregate throughput (up + down), ${how}` && r.tool === `lpf client library, ${how}` && r.status === 'ok',
-      );
-    out.push({
-      target: `${how}: all ${n} clients succeed, byte-identical`,
-      measured: agg?.note ?? 'not measured',
-      met: agg ? /^(\d+)\/\1 /.test(agg.note ?? '') && !agg.note?.includes('failed') : undefined,
-    });
-  }
-  const loop = `${options.smallFiles} files, one process per file`;
-  const curlLoop = report.median('smallFiles', loop, 'vsftpd + curl');
-  for (const how of ['plain TCP', 'TLS']) {
-    const lpfLoop = report.median('smallFiles', loop, `lpf CLI, ${how}`);
-    atLeast(
-      `small files, one process per file: lpf (${how}) ≥ curl+vsftpd`,
-      ratio(lpfLoop, curlLoop),
-      1,
-      lpfLoop !== undefined && curlLoop !== undefined ? ` (${fmt(lpfLoop)} vs ${fmt(curlLoop)} files/s)` : '',
-    );
-  }
-  const session = `${options.smallFiles} files, one command`;
-  const vsftpdSession = report.median('smallFiles', session, 'vsftpd + curl, one session');
-  for (const how of ['plain TCP', 'TLS']) {
-    const lpfSession = report.median('smallFiles', session, `lpf CLI, ${how}, one command`);
-    const figures = lpfSession !== undefined && vsftpdSession !== undefined ? ` (${fmt(lpfSession)} vs ${fmt(vsftpdSession)} files/s)` : '';
-    atLeast(`small files in one command: lpf (${how}) ≥ 1.5× one vsftpd session`, ratio(lpfSession, vsftpdSession), 1.5, figures);
-  }
-  return out;
 }
 
 async function main(): Promise<number> {
